@@ -1,0 +1,114 @@
+// The untyped core of every greenlet: its fiber, its place in the hub's run queue, its state
+// and outcome, and its links. Greenlet<T> (greenlet.hpp) adds the callable and the result.
+// The main greenlet (the thread's own stack) and the hub are GreenletBase objects too.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "gevent/detail/fiber.hpp"
+#include "gevent/detail/link.hpp"
+#include "gevent/detail/ready_queue.hpp"
+#include "gevent/duration.hpp"
+
+namespace gevent {
+class Hub;
+}
+
+namespace gevent::detail {
+
+struct GreenletExtras;
+
+class GreenletBase : public Linkable, public ReadyNode, public Fiber {
+ public:
+  enum class State : std::uint8_t {
+    unstarted,  // created, start() not called
+    scheduled,  // start() called: waiting in the run queue or for start_later's timer
+    running,    // has a stack: the current greenlet, or suspended in a wait
+    dead,       // finished, failed, or killed (possibly before it ever ran)
+  };
+  enum class Kind : std::uint8_t { spawned, main, hub };
+
+  using LinkCallback = std::function<void(GreenletBase&)>;
+  enum class LinkWhen : std::uint8_t { always, on_value, on_exception };
+
+  GreenletBase(Hub& hub, Kind kind, std::size_t stack_size);  // stack_size 0: the default
+  ~GreenletBase() override;
+
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) delete this;
+  }
+
+  Hub& hub() const { return *hub_; }
+  State state() const { return state_; }
+  Kind kind() const { return kind_; }
+  bool ready() const override { return state_ == State::dead; }
+  bool started() const { return started_; }
+  bool successful() const { return state_ == State::dead && !exception_; }
+  // What the greenlet died with; null while alive, after success, and after GreenletExit.
+  std::exception_ptr exception() const { return exception_; }
+  // The GreenletExit it ended with (killed or raised it), else null.
+  std::exception_ptr exit_exception() const { return exit_; }
+  std::string name() const;
+  void set_name(std::string name);
+  const char* custom_name() const;  // null unless set_name() was called
+  std::uint64_t id() const { return id_; }
+  std::size_t stack_size() const { return stack_size_; }
+
+  void start();
+  void start_later(Duration delay);
+  bool join(MaybeDuration timeout);
+  void kill(std::exception_ptr exception, bool block, MaybeDuration timeout);
+  // Link callbacks: `link` runs each in a new greenlet (it may block), `rawlink` in the hub
+  // (it must not block). A link added after death fires at once. Returns a token for unlink.
+  std::uint64_t add_link(LinkCallback callback, LinkWhen when, bool in_hub);
+  bool remove_link(std::uint64_t token);
+
+  // --- used by the hub ---
+  // Arranges for `exception` to be thrown in this (suspended) greenlet when it resumes.
+  void throw_into(std::exception_ptr exception);
+  std::exception_ptr take_pending() { return std::exchange(pending_, nullptr); }
+  bool queued() const { return queued_; }
+  void set_queued(bool queued) { queued_ = queued; }
+  void mark_running() { state_ = State::running; }
+  // Ends a greenlet that never ran (killed before it started, or its stack could not be had).
+  void die_before_start(std::exception_ptr exception);
+  // Runs the body on this greenlet's own stack; never returns.
+  [[noreturn]] void run_body() noexcept;
+  void check_thread(const char* what) const;
+
+  // Live-list hooks: the hub keeps started, not yet dead greenlets on a list.
+  GreenletBase* live_prev = nullptr;
+  GreenletBase* live_next = nullptr;
+
+ protected:
+  // Runs the user's function and stores its result. Not called for main or the hub.
+  virtual void run() = 0;
+  // Destroys the callable (and the arguments it holds) once it will never run.
+  virtual void drop_function() noexcept = 0;
+
+ private:
+  void record_outcome(std::exception_ptr exception);
+  void cancel_start_timer();
+  GreenletExtras& extras();
+
+  Hub* hub_;
+  std::exception_ptr pending_;
+  std::exception_ptr exception_;
+  std::exception_ptr exit_;
+  std::unique_ptr<GreenletExtras> extras_;  // rarely used: custom name, callbacks, start timer
+  std::uint64_t id_;
+  std::uint32_t refs_ = 0;
+  std::uint32_t stack_size_;
+  State state_ = State::unstarted;
+  Kind kind_;
+  bool queued_ = false;
+  bool started_ = false;
+};
+
+}  // namespace gevent::detail

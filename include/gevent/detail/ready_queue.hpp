@@ -1,0 +1,36 @@
+// The hub's run queue: greenlets to resume and callbacks to run, in FIFO order.
+#pragma once
+
+namespace gevent::detail {
+
+struct ReadyNode {
+  ReadyNode* next_ready = nullptr;
+  void (*run_ready)(ReadyNode*) = nullptr;
+};
+
+class ReadyQueue {
+ public:
+  bool empty() const { return head_ == nullptr; }
+  void push(ReadyNode* node) {
+    node->next_ready = nullptr;
+    if (tail_)
+      tail_->next_ready = node;
+    else
+      head_ = node;
+    tail_ = node;
+  }
+  ReadyNode* pop() {
+    ReadyNode* node = head_;
+    if (node) {
+      head_ = node->next_ready;
+      if (!head_) tail_ = nullptr;
+    }
+    return node;
+  }
+
+ private:
+  ReadyNode* head_ = nullptr;
+  ReadyNode* tail_ = nullptr;
+};
+
+}  // namespace gevent::detail

@@ -1,0 +1,74 @@
+// One suspension of the calling greenlet, the building block of every wait.
+#pragma once
+
+#include "gevent/detail/link.hpp"
+#include "gevent/detail/timer_node.hpp"
+#include "gevent/duration.hpp"
+
+namespace gevent {
+class Hub;
+}
+
+namespace gevent::detail {
+
+class GreenletBase;
+
+// A hub timer that schedules a greenlet when due. Cancelled when destroyed.
+class WakeTimer : public TimerNode {
+ public:
+  WakeTimer(Hub& hub, GreenletBase& greenlet);
+  ~WakeTimer();
+  WakeTimer(const WakeTimer&) = delete;
+  WakeTimer& operator=(const WakeTimer&) = delete;
+
+  void start(Duration after);
+  bool expired() const { return expired_; }
+
+ private:
+  Hub& hub_;
+  GreenletBase& greenlet_;
+  bool expired_ = false;
+};
+
+class Waiter {
+ public:
+  Waiter();  // for the current greenlet of this thread's hub
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  // Marks the waiter woken and, if its greenlet is suspended in wait(), schedules it.
+  // Idempotent; callable from any greenlet or the hub of the same thread.
+  void wake();
+  bool woken() const { return woken_; }
+  void reset() { woken_ = false; }
+
+  // Suspends until wake() (returns true) or until `timeout` passes (returns false).
+  // Exceptions thrown into the greenlet meanwhile (kill, Timeout) propagate.
+  bool wait(MaybeDuration timeout = {});
+
+  Hub& hub() const { return hub_; }
+  // The timer of a wait() in progress with a timeout, else null.
+  const TimerNode* timer() const { return timer_; }
+
+ private:
+  Hub& hub_;
+  GreenletBase& owner_;
+  const TimerNode* timer_ = nullptr;
+  bool woken_ = false;
+  bool waiting_ = false;
+};
+
+// A Link that wakes a Waiter.
+class WaiterLink final : public Link {
+ public:
+  explicit WaiterLink(Waiter& waiter) : waiter_(waiter) {}
+  void notify(Linkable&) override { waiter_.wake(); }
+
+ private:
+  Waiter& waiter_;
+};
+
+// Waits until `object` is ready or `timeout` passes; returns object.ready().
+bool wait_ready(Linkable& object, MaybeDuration timeout);
+
+}  // namespace gevent::detail

@@ -1,0 +1,36 @@
+// The exceptions of the core, named as in gevent. gevent::Timeout is in timeout.hpp.
+#pragma once
+
+#include <exception>
+#include <stdexcept>
+
+namespace gevent {
+
+// Thrown into a greenlet by kill(). A greenlet that ends with it counts as successful,
+// and it is not reported on stderr.
+class GreenletExit : public std::exception {
+ public:
+  const char* what() const noexcept override { return "gevent::GreenletExit"; }
+};
+
+// The main greenlet waits, and nothing (no greenlet ready to run, no timer, no active
+// watcher) can ever wake it: thrown instead of hanging forever.
+class LoopExit : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A blocking call made from the hub itself (a loop callback, a timer, a rawlink callback),
+// where there is no greenlet to suspend.
+class BlockingSwitchOutError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// A greenlet, or the hub, used from a thread other than the one that owns it.
+class WrongThreadError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+}  // namespace gevent

@@ -1,0 +1,142 @@
+// The hub: one per thread, a greenlet that runs the event loop. A greenlet that must wait
+// arms something (a timer, a watcher, a link) and switches to the hub; whatever fires
+// schedules it again. Created on first use; gevent::get_hub() returns this thread's hub.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <thread>
+
+#include "gevent/detail/greenlet_base.hpp"
+#include "gevent/detail/ready_queue.hpp"
+#include "gevent/detail/ref.hpp"
+#include "gevent/detail/timer_queue.hpp"
+#include "gevent/duration.hpp"
+#include "gevent/loop.hpp"
+
+namespace gevent {
+
+namespace context {
+class StackPool;
+}
+namespace detail {
+class Waiter;
+}
+
+class Hub {
+ public:
+  // This thread's hub, created on first use from gevent::config().
+  static Hub& current();
+  // This thread's hub if it has one, else null.
+  static Hub* current_if_exists();
+  // Destroys this thread's hub, if any: greenlets still alive get GreenletExit and run to
+  // their end (so their destructors run), then the loop and the stacks are released.
+  // Call it from the main greenlet; a thread's hub is also destroyed when the thread exits.
+  static void destroy_current();
+
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  loop::Loop& loop() { return *loop_; }
+  std::string_view backend() const { return loop_->backend(); }
+
+  // Runs f on the hub soon, in FIFO order with wake-ups (gevent's loop.run_callback).
+  // f must not block; an exception escaping f is reported on stderr.
+  void run_callback(std::function<void()> f);
+
+  // Runs the loop until nothing is left to do (no greenlet ready, no timer, no active
+  // watcher), or until `timeout`. Returns true when nothing is left. Call from a greenlet
+  // (normally main).
+  bool join(MaybeDuration timeout = {});
+
+  // Counts for leak checks and monitoring.
+  std::size_t live_greenlets() const { return live_count_; }
+  std::size_t pending_timers() const { return timers_.size(); }
+  bool has_ready() const { return !ready_.empty(); }
+  std::size_t stacks_in_use() const;
+  std::string_view stack_guard() const;  // "madvise", "mprotect" or "canary"
+
+  // --- used by the core (gevent::detail); not for applications ---
+  detail::GreenletBase& current_greenlet() const { return *current_; }
+  detail::GreenletBase& main_greenlet() const { return *main_; }
+  bool in_hub() const { return current_ == hub_.get(); }
+  std::thread::id thread_id() const { return thread_; }
+  void schedule(detail::GreenletBase& greenlet);
+  // Suspends the current greenlet until something schedules it, then throws whatever was
+  // thrown into it meanwhile (kill, Timeout). From the hub itself: BlockingSwitchOutError.
+  void switch_out();
+  // Schedules the current greenlet at the back of the run queue and switches out.
+  void yield();
+  void add_timer(detail::TimerNode& node, Duration after);
+  void cancel_timer(detail::TimerNode& node) { timers_.cancel(node); }
+  void on_greenlet_started(detail::GreenletBase& greenlet);
+  void on_greenlet_died_unstarted(detail::GreenletBase& greenlet);
+  [[noreturn]] void exit_greenlet(detail::GreenletBase& greenlet);
+  void idle();
+  std::uint64_t next_greenlet_id() { return next_id_++; }
+
+ private:
+  Hub();
+  static void hub_entry(detail::Fiber* fiber);
+  static void resume_ready(detail::ReadyNode* node);
+  [[noreturn]] void run_forever();
+  void run_ready_batch();
+  void fire_expired_timers();
+  bool nothing_can_happen();
+  void on_loop_exhausted();
+  void poll_loop();
+  void arm_wakeup_timer();
+  void switch_into(detail::GreenletBase& greenlet);
+  bool start_fiber(detail::GreenletBase& greenlet);
+  void reap(detail::GreenletBase& greenlet);
+  void link_live(detail::GreenletBase& greenlet);
+  void unlink_live(detail::GreenletBase& greenlet);
+  void kill_live_greenlets();
+  void discard_ready_queue();
+
+  std::thread::id thread_;
+  std::unique_ptr<loop::Loop> loop_;
+  std::unique_ptr<context::StackPool> stacks_;
+  std::unique_ptr<loop::TimerWatcher> wakeup_timer_;
+  detail::Ref<detail::GreenletBase> main_;
+  detail::Ref<detail::GreenletBase> hub_;
+  detail::GreenletBase* current_;
+  detail::ReadyQueue ready_;
+  detail::TimerQueue timers_;
+  class IdleSignal;
+  std::unique_ptr<IdleSignal> idle_signal_;
+  detail::GreenletBase* live_head_ = nullptr;
+  std::size_t live_count_ = 0;
+  std::uint64_t next_id_ = 1;
+  detail::Clock::time_point wakeup_armed_for_{};
+  detail::Waiter* joiner_ = nullptr;  // join() waits: an exhausted loop wakes it, no LoopExit
+  detail::Waiter* drained_ = nullptr;  // woken when the last live greenlet is gone
+};
+
+// This thread's hub (gevent.get_hub()).
+inline Hub& get_hub() { return Hub::current(); }
+
+}  // namespace gevent
+
+namespace gevent {
+
+namespace detail {
+void sleep(Duration duration);
+}
+
+// Suspends the current greenlet for `duration` (gevent.sleep). Zero or negative: yields to
+// the other ready greenlets once and resumes. NaN throws std::invalid_argument. From the hub
+// (a callback): BlockingSwitchOutError.
+template <class Rep, class Period>
+void sleep(std::chrono::duration<Rep, Period> duration) {
+  detail::sleep(to_duration(duration));
+}
+inline void sleep() { detail::sleep(Duration::zero()); }
+
+// Waits until the event loop has nothing else to do right now (gevent.idle).
+inline void idle() { Hub::current().idle(); }
+
+}  // namespace gevent

@@ -1,0 +1,95 @@
+// gevent::Timeout: a time limit on a scope, thrown as an exception in the greenlet that
+// started it, at the switch point where it is waiting when the time is up.
+//
+//   try {
+//     gevent::Timeout timeout{200ms};   // RAII: armed now, cancelled at scope exit
+//     slow_operation();
+//   } catch (const gevent::Timeout& t) { ... }
+//
+// A greenlet that never waits cannot be interrupted (there is no switch point to throw at).
+// The object thrown is a copy that carries the original's identity: t.is(timeout) tells
+// whether the expiry caught is this scope's own or an enclosing one's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "gevent/detail/timer_node.hpp"
+#include "gevent/duration.hpp"
+
+namespace gevent {
+
+class Hub;
+namespace detail {
+class GreenletBase;
+}
+
+class Timeout : public std::exception {
+ public:
+  // No limit: never fires (gevent's Timeout(None)).
+  Timeout() noexcept;
+  // A limit of `seconds` (none if empty), started now unless `start` is false.
+  explicit Timeout(MaybeDuration seconds, bool start = true);
+  // The copy carries identity and limit, not the timer: it is what a throw carries.
+  Timeout(const Timeout& other) noexcept;
+  Timeout& operator=(const Timeout&) = delete;
+  ~Timeout() override;
+
+  // (Re)arms the limit for the calling greenlet. No effect without a limit.
+  void start();
+  void cancel();
+  bool pending() const { return node_.armed(); }
+  MaybeDuration seconds() const;
+  // Whether this (a caught exception) is the expiry of `other`, or `other` itself.
+  bool is(const Timeout& other) const noexcept { return id_ == other.id_; }
+  const char* what() const noexcept override { return what_; }
+
+ private:
+  static void expire(detail::TimerNode& node);
+  void describe();
+
+  struct Node : detail::TimerNode {
+    Timeout* owner;
+  } node_;
+  Hub* hub_ = nullptr;
+  detail::GreenletBase* target_ = nullptr;
+  std::optional<Duration> seconds_;
+  std::uint64_t id_;
+  char what_[64];
+};
+
+// Runs f(args...) under a Timeout of `seconds`; its expiry propagates as gevent::Timeout.
+template <class F, class... Args>
+decltype(auto) with_timeout(MaybeDuration seconds, F&& f, Args&&... args) {
+  Timeout timeout(seconds);
+  return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+// Runs f(args...) under a Timeout of `seconds` and swallows that timeout's own expiry
+// (gevent's Timeout(seconds, False) and with_timeout's timeout_value): returns the result as
+// std::optional (empty on expiry), or for void f whether it completed. An enclosing
+// timeout's expiry still propagates.
+template <class F, class... Args>
+auto try_with_timeout(MaybeDuration seconds, F&& f, Args&&... args) {
+  using R = std::invoke_result_t<F, Args...>;
+  Timeout timeout(seconds);
+  try {
+    if constexpr (std::is_void_v<R>) {
+      std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      return true;
+    } else {
+      return std::optional<R>(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
+    }
+  } catch (const Timeout& expired) {
+    if (!expired.is(timeout)) throw;
+    if constexpr (std::is_void_v<R>)
+      return false;
+    else
+      return std::optional<R>();
+  }
+}
+
+}  // namespace gevent

@@ -1,0 +1,132 @@
+// wait() and iwait() over anything waitable: Greenlet handles now, and every blocking object
+// later (Event, AsyncResult, Semaphore, Queue, ...), since all share the one wait protocol.
+//
+//   for (auto* g : gevent::iwait(greenlets)) use(*g);     // in the order they finish
+//   auto ready = gevent::wait(greenlets, 1s);             // the ones ready within 1 s
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <vector>
+
+#include "gevent/detail/link.hpp"
+#include "gevent/detail/waiter.hpp"
+#include "gevent/duration.hpp"
+
+namespace gevent {
+
+// Anything with a wait-protocol core: `linkable()` returning detail::Linkable&.
+template <class T>
+concept Waitable = requires(T& t) {
+  { t.linkable() } -> std::convertible_to<detail::Linkable&>;
+};
+
+namespace detail {
+
+// The engine behind iwait: links every object, then hands out indices as they become ready.
+class IWaitCore {
+ public:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  IWaitCore(std::vector<Linkable*> objects, MaybeDuration timeout, std::size_t count);
+  ~IWaitCore();
+  IWaitCore(const IWaitCore&) = delete;
+  IWaitCore& operator=(const IWaitCore&) = delete;
+
+  // Blocks until another object is ready and returns its index; npos once `count` objects
+  // were returned, or when the timeout has passed.
+  std::size_t next();
+
+ private:
+  struct Slot final : Link {
+    IWaitCore* core = nullptr;
+    std::size_t index = 0;
+    void notify(Linkable&) override;
+  };
+  void on_ready(Slot& slot);
+
+  std::unique_ptr<Slot[]> slots_;
+  std::deque<std::size_t> ready_;
+  Waiter waiter_;
+  std::optional<Clock::time_point> deadline_;
+  std::size_t remaining_;
+};
+
+}  // namespace detail
+
+template <class T>
+class IWait {
+ public:
+  IWait(std::vector<T*> objects, MaybeDuration timeout, std::optional<std::size_t> count)
+      : objects_(std::move(objects)),
+        core_(std::make_unique<detail::IWaitCore>(linkables(objects_), timeout,
+                                                  count.value_or(objects_.size()))) {}
+
+  class iterator {
+   public:
+    using value_type = T*;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(IWait* owner) : owner_(owner) { advance(); }
+    T* operator*() const { return current_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
+
+   private:
+    void advance() {
+      const std::size_t index = owner_->core_->next();
+      current_ = index == detail::IWaitCore::npos ? nullptr : owner_->objects_[index];
+    }
+    IWait* owner_ = nullptr;
+    T* current_ = nullptr;
+  };
+
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  static std::vector<detail::Linkable*> linkables(const std::vector<T*>& objects) {
+    std::vector<detail::Linkable*> result;
+    result.reserve(objects.size());
+    for (T* object : objects) result.push_back(&static_cast<detail::Linkable&>(object->linkable()));
+    return result;
+  }
+
+  std::vector<T*> objects_;
+  std::unique_ptr<detail::IWaitCore> core_;
+};
+
+// Yields each object as it becomes ready (those ready already first, in order), until
+// `count` objects (default: all) were yielded or `timeout` passes.
+template <std::ranges::range Range>
+  requires Waitable<std::ranges::range_value_t<Range>>
+auto iwait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
+  using T = std::ranges::range_value_t<Range>;
+  std::vector<T*> pointers;
+  for (auto& object : objects) pointers.push_back(&object);
+  return IWait<T>(std::move(pointers), timeout, count);
+}
+
+// Waits until `count` objects (default: all) are ready or `timeout` passes; returns the ready
+// ones in the order they became ready.
+template <std::ranges::range Range>
+  requires Waitable<std::ranges::range_value_t<Range>>
+auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
+  std::vector<std::ranges::range_value_t<Range>*> ready;
+  for (auto* object : iwait(objects, timeout, count)) ready.push_back(object);
+  return ready;
+}
+
+// With no objects: runs the hub until nothing is left to do (gevent.wait()). True if so,
+// false if `timeout` passed first.
+bool wait(MaybeDuration timeout = {});
+
+}  // namespace gevent

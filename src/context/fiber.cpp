@@ -1,0 +1,123 @@
+#include "context/fiber.hpp"
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cstdlib>
+#include <cxxabi.h>
+
+#if GEVENT_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if GEVENT_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace gevent::context {
+namespace {
+
+namespace fctx = boost::context::detail;
+
+// What a switch hands to the fiber it resumes: who switched, so that fiber can record where
+// the switcher stopped, and (for a fresh fiber) who it is itself.
+struct Transfer {
+  Fiber* from;
+  Fiber* to;
+};
+
+// The C++ runtime keeps the exceptions being handled and the count of uncaught ones per
+// thread (__cxa_eh_globals, the Itanium ABI). Fibers share the thread, so a greenlet that
+// blocks inside a catch block would otherwise see, or end, another greenlet's exception.
+// The layout is the ABI's: the caught-exceptions chain, then the uncaught count.
+struct EhGlobals {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+EhGlobals* eh_globals() {
+  thread_local EhGlobals* globals = nullptr;
+  if (!globals) globals = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+  return globals;
+}
+
+void record_switch_source(const Transfer& transfer, fctx::fcontext_t context) {
+  transfer.from->context = context;
+}
+
+#if GEVENT_ASAN
+void asan_start(void** fake_stack, const Fiber& to) {
+  __sanitizer_start_switch_fiber(fake_stack, to.asan_bottom, to.asan_size);
+}
+void asan_finish(void* fake_stack, Fiber& from) {
+  __sanitizer_finish_switch_fiber(fake_stack, &from.asan_bottom, &from.asan_size);
+}
+#else
+void asan_start(void**, const Fiber&) {}
+void asan_finish(void*, Fiber&) {}
+#endif
+
+#if GEVENT_TSAN
+void tsan_switch(const Fiber& to) { __tsan_switch_to_fiber(to.tsan_fiber, 0); }
+#else
+void tsan_switch(const Fiber&) {}
+#endif
+
+void trampoline(fctx::transfer_t t) {
+  const Transfer& transfer = *static_cast<Transfer*>(t.data);
+  record_switch_source(transfer, t.fctx);
+  Fiber* self = transfer.to;
+  asan_finish(nullptr, *transfer.from);
+  *eh_globals() = EhGlobals{nullptr, 0};
+  self->entry(self);
+  std::abort();  // entry must switch away for good instead of returning
+}
+
+}  // namespace
+
+void prepare(Fiber& fiber, Stack stack, void (*entry)(Fiber*)) {
+  fiber.stack = stack;
+  fiber.entry = entry;
+  fiber.context = fctx::make_fcontext(stack.top(), stack.size, trampoline);
+#if GEVENT_ASAN
+  fiber.asan_bottom = stack.base;
+  fiber.asan_size = stack.size;
+#endif
+#if GEVENT_TSAN
+  fiber.tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+void adopt_thread([[maybe_unused]] Fiber& fiber) {
+#if GEVENT_TSAN
+  fiber.tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+void switch_to(Fiber& from, Fiber& to) {
+  EhGlobals* globals = eh_globals();
+  const EhGlobals saved = *globals;
+  Transfer transfer{&from, &to};
+  void* fake_stack = nullptr;
+  asan_start(&fake_stack, to);
+  tsan_switch(to);
+  fctx::transfer_t t = fctx::jump_fcontext(to.context, &transfer);
+  const Transfer& back = *static_cast<Transfer*>(t.data);
+  record_switch_source(back, t.fctx);
+  asan_finish(fake_stack, *back.from);
+  *globals = saved;
+}
+
+void exit_to(Fiber& from, Fiber& to) {
+  Transfer transfer{&from, &to};
+  asan_start(nullptr, to);
+  tsan_switch(to);
+  fctx::jump_fcontext(to.context, &transfer);
+  std::abort();  // a finished fiber is never resumed
+}
+
+void forget([[maybe_unused]] Fiber& fiber) {
+#if GEVENT_TSAN
+  if (fiber.tsan_fiber && fiber.stack) __tsan_destroy_fiber(fiber.tsan_fiber);
+  fiber.tsan_fiber = nullptr;
+#endif
+}
+
+}  // namespace gevent::context

@@ -1,0 +1,359 @@
+#include "gevent/hub.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "context/fiber.hpp"
+#include "context/stack.hpp"
+#include "core/overflow.hpp"
+#include "core/report.hpp"
+#include "gevent/config.hpp"
+#include "gevent/detail/waiter.hpp"
+#include "gevent/exceptions.hpp"
+
+namespace gevent {
+
+using detail::Clock;
+using detail::GreenletBase;
+using State = GreenletBase::State;
+
+namespace {
+
+thread_local std::unique_ptr<Hub> this_thread_hub;
+
+constexpr std::size_t kHubStackSize = 256 * 1024;
+constexpr int kBatchClockEvery = 64;
+constexpr auto kBatchTimeBudget = std::chrono::milliseconds(1);
+
+bool on_main_thread() { return ::getpid() == ::gettid(); }
+
+// The main greenlet and the hub: greenlets without a function of their own.
+class RootGreenlet final : public GreenletBase {
+ public:
+  using GreenletBase::GreenletBase;
+
+ private:
+  void run() override {}
+  void drop_function() noexcept override {}
+};
+
+struct FunctionCallback final : detail::ReadyNode {
+  std::function<void()> function;
+};
+
+void run_function_callback(detail::ReadyNode* node) {
+  std::unique_ptr<FunctionCallback> callback(static_cast<FunctionCallback*>(node));
+  try {
+    callback->function();
+  } catch (...) {
+    detail::report_exception("a hub callback", std::current_exception());
+  }
+}
+
+void greenlet_entry(detail::Fiber* fiber) { static_cast<GreenletBase*>(fiber)->run_body(); }
+
+}  // namespace
+
+// Greenlets waiting in idle() link here; the hub notifies them when the loop is idle.
+class Hub::IdleSignal final : public detail::Linkable {
+ public:
+  bool ready() const override { return false; }
+  void fire() { notify_links(); }
+};
+
+Hub& Hub::current() {
+  if (!this_thread_hub) this_thread_hub.reset(new Hub());
+  return *this_thread_hub;
+}
+
+Hub* Hub::current_if_exists() { return this_thread_hub.get(); }
+
+void Hub::destroy_current() {
+  if (!this_thread_hub) return;
+  if (this_thread_hub->current_ != this_thread_hub->main_.get())
+    throw std::logic_error("gevent: Hub::destroy_current() must be called from the main greenlet");
+  this_thread_hub.reset();
+}
+
+Hub::Hub()
+    : thread_(std::this_thread::get_id()),
+      loop_(loop::make_loop(config().loop, on_main_thread())),
+      stacks_(std::make_unique<context::StackPool>()),
+      main_(new RootGreenlet(*this, GreenletBase::Kind::main, 0)),
+      hub_(new RootGreenlet(*this, GreenletBase::Kind::hub, kHubStackSize)),
+      current_(main_.get()),
+      idle_signal_(std::make_unique<IdleSignal>()) {
+  context::adopt_thread(*main_);
+  main_->mark_running();
+  hub_->mark_running();
+  context::prepare(*hub_, stacks_->acquire(kHubStackSize), &Hub::hub_entry);
+  wakeup_timer_ = loop_->timer(Duration::zero(), Duration::zero(), [] {});
+  detail::install_overflow_handler();
+}
+
+Hub::~Hub() {
+  if (current_ == main_.get()) kill_live_greenlets();
+  discard_ready_queue();
+  idle_signal_.reset();
+  wakeup_timer_.reset();
+  context::forget(*hub_);
+  stacks_->release(hub_->stack);
+  detail::uninstall_overflow_stack();
+}
+
+// Whatever is still queued when the hub goes: callbacks that will never run, and greenlets
+// killed before they started, whose queue entry holds their last self-reference.
+void Hub::discard_ready_queue() {
+  while (detail::ReadyNode* node = ready_.pop()) {
+    if (node->run_ready == &run_function_callback) {
+      delete static_cast<FunctionCallback*>(node);
+      continue;
+    }
+    auto& greenlet = static_cast<GreenletBase&>(*node);
+    greenlet.set_queued(false);
+    if (greenlet.state() == State::dead) greenlet.release();
+  }
+}
+
+std::size_t Hub::stacks_in_use() const { return stacks_->stacks_in_use() - 1; }  // not the hub's
+
+std::string_view Hub::stack_guard() const { return context::to_string(stacks_->guard_kind()); }
+
+void Hub::run_callback(std::function<void()> f) {
+  auto callback = std::make_unique<FunctionCallback>();
+  callback->run_ready = &run_function_callback;
+  callback->function = std::move(f);
+  ready_.push(callback.release());
+}
+
+// --- the hub's own fiber ---
+
+void Hub::hub_entry(detail::Fiber* fiber) { static_cast<GreenletBase*>(fiber)->hub().run_forever(); }
+
+// One iteration: run what is ready, fire due timers, then wait for I/O (or just poll it
+// when work is already queued). Reads like libuv's uv_run.
+void Hub::run_forever() {
+  for (;;) {
+    run_ready_batch();
+    fire_expired_timers();
+    if (nothing_can_happen()) {
+      on_loop_exhausted();
+      continue;
+    }
+    arm_wakeup_timer();
+    poll_loop();
+  }
+}
+
+// Runs queued greenlets and callbacks, including ones queued meanwhile, for at most about
+// kBatchTimeBudget, so a ping-pong of greenlets cannot starve timers and I/O.
+void Hub::run_ready_batch() {
+  int ran = 0;
+  Clock::time_point started;
+  while (detail::ReadyNode* node = ready_.pop()) {
+    node->run_ready(node);
+    if (++ran % kBatchClockEvery != 0) continue;
+    const Clock::time_point now = Clock::now();
+    if (ran == kBatchClockEvery)
+      started = now;
+    else if (now - started > kBatchTimeBudget)
+      break;
+  }
+}
+
+void Hub::fire_expired_timers() {
+  if (timers_.empty()) return;
+  const Clock::time_point now = Clock::now();
+  while (detail::TimerNode* node = timers_.pop_expired(now)) node->fire(*node);
+}
+
+// The backend's one timer ends its wait when the earliest hub timer is due.
+void Hub::arm_wakeup_timer() {
+  if (timers_.empty()) {
+    wakeup_timer_->stop();
+    return;
+  }
+  const Clock::time_point earliest = timers_.earliest();
+  if (wakeup_timer_->active() && earliest == wakeup_armed_for_) return;
+  const auto delay = std::max(Duration::zero(), earliest - Clock::now());
+  wakeup_timer_->set(std::chrono::duration_cast<Duration>(delay), Duration::zero());
+  wakeup_timer_->start();
+  wakeup_armed_for_ = earliest;
+}
+
+// True when no greenlet is ready, no timer is armed (but a join()'s own time limit), no
+// greenlet is idling and no referenced watcher is active: nothing could ever wake anybody.
+bool Hub::nothing_can_happen() {
+  const detail::TimerNode* join_timer = joiner_ ? joiner_->timer() : nullptr;
+  const std::size_t timers_that_matter = timers_.size() - (join_timer && join_timer->armed());
+  if (!ready_.empty() || timers_that_matter > 0 || idle_signal_->has_links()) return false;
+  wakeup_timer_->stop();  // armed for nothing that matters; it must not count as alive
+  return !loop_->alive();
+}
+
+void Hub::on_loop_exhausted() {
+  if (joiner_) {
+    joiner_->wake();
+    return;
+  }
+  main_->throw_into(std::make_exception_ptr(
+      LoopExit("gevent: the main greenlet is waiting, but nothing can ever wake it (no "
+               "greenlet is ready, no timer or watcher is active)")));
+}
+
+void Hub::poll_loop() {
+  const bool can_block = ready_.empty() && !idle_signal_->has_links();
+  loop_->run(can_block ? loop::Loop::RunMode::once : loop::Loop::RunMode::nowait);
+  if (ready_.empty() && idle_signal_->has_links()) idle_signal_->fire();
+}
+
+// --- switching ---
+
+void Hub::schedule(GreenletBase& greenlet) {
+  if (greenlet.queued()) return;
+  greenlet.set_queued(true);
+  greenlet.run_ready = &Hub::resume_ready;
+  ready_.push(&greenlet);
+}
+
+void Hub::resume_ready(detail::ReadyNode* node) {
+  GreenletBase& greenlet = static_cast<GreenletBase&>(*node);
+  greenlet.hub().switch_into(greenlet);
+}
+
+void Hub::switch_into(GreenletBase& greenlet) {
+  greenlet.set_queued(false);
+  if (greenlet.state() == State::dead) {  // killed after it was queued to start
+    greenlet.release();
+    return;
+  }
+  if (greenlet.state() == State::scheduled && !start_fiber(greenlet)) return;
+  current_ = &greenlet;
+  context::switch_to(*hub_, greenlet);
+  if (greenlet.state() == State::dead) reap(greenlet);
+}
+
+// Gives a greenlet its stack. When none can be had, the greenlet dies with the error instead
+// (and may be gone on return false).
+bool Hub::start_fiber(GreenletBase& greenlet) {
+  try {
+    context::prepare(greenlet, stacks_->acquire(greenlet.stack_size()), &greenlet_entry);
+  } catch (...) {
+    greenlet.die_before_start(std::current_exception());
+    return false;
+  }
+  greenlet.mark_running();
+  return true;
+}
+
+void Hub::switch_out() {
+  GreenletBase& self = *current_;
+  if (&self == hub_.get())
+    throw BlockingSwitchOutError(
+        "gevent: a blocking call was made from the hub (a loop callback, timer or rawlink "
+        "callback), which cannot wait; spawn a greenlet for blocking work");
+  detail::check_canary(self);
+  current_ = hub_.get();
+  context::switch_to(self, *hub_);
+  if (std::exception_ptr pending = self.take_pending()) std::rethrow_exception(pending);
+}
+
+void Hub::yield() {
+  if (in_hub()) throw BlockingSwitchOutError("gevent: sleep/yield called from the hub");
+  schedule(*current_);
+  switch_out();
+}
+
+void Hub::exit_greenlet(GreenletBase& greenlet) {
+  detail::check_canary(greenlet);
+  current_ = hub_.get();
+  context::exit_to(greenlet, *hub_);
+}
+
+void Hub::reap(GreenletBase& greenlet) {
+  context::forget(greenlet);
+  stacks_->release(greenlet.stack);
+  greenlet.stack = {};
+  unlink_live(greenlet);
+  greenlet.release();  // the reference a started greenlet holds on itself
+}
+
+void Hub::add_timer(detail::TimerNode& node, Duration after) {
+  const Clock::time_point now = Clock::now();
+  const Clock::time_point deadline =
+      after >= Clock::time_point::max() - now ? Clock::time_point::max() : now + after;
+  timers_.add(node, deadline);
+}
+
+// --- live greenlets ---
+
+void Hub::on_greenlet_started(GreenletBase& greenlet) { link_live(greenlet); }
+
+void Hub::on_greenlet_died_unstarted(GreenletBase& greenlet) { unlink_live(greenlet); }
+
+void Hub::link_live(GreenletBase& greenlet) {
+  greenlet.live_prev = nullptr;
+  greenlet.live_next = live_head_;
+  if (live_head_) live_head_->live_prev = &greenlet;
+  live_head_ = &greenlet;
+  ++live_count_;
+}
+
+void Hub::unlink_live(GreenletBase& greenlet) {
+  if (greenlet.live_prev)
+    greenlet.live_prev->live_next = greenlet.live_next;
+  else
+    live_head_ = greenlet.live_next;
+  if (greenlet.live_next) greenlet.live_next->live_prev = greenlet.live_prev;
+  greenlet.live_prev = greenlet.live_next = nullptr;
+  --live_count_;
+  if (live_count_ == 0 && drained_) drained_->wake();
+}
+
+// Throws GreenletExit into every greenlet still alive and runs them until they are gone, so
+// their destructors run. Greenlets that refuse to die are abandoned with a warning.
+void Hub::kill_live_greenlets() {
+  if (live_count_ == 0) return;
+  detail::Waiter drained;
+  drained_ = &drained;
+  try {
+    for (GreenletBase* g = live_head_; g;) {
+      GreenletBase* next = g->live_next;
+      g->kill(std::make_exception_ptr(GreenletExit()), false, {});
+      g = next;
+    }
+    if (live_count_ > 0) drained.wait();
+  } catch (const LoopExit&) {
+  } catch (...) {
+    detail::report_exception("hub shutdown", std::current_exception());
+  }
+  drained_ = nullptr;
+  if (live_count_ > 0)
+    std::fprintf(stderr, "gevent: hub destroyed with %zu greenlet(s) that did not exit\n",
+                 live_count_);
+}
+
+// --- join and idle ---
+
+bool Hub::join(MaybeDuration timeout) {
+  if (in_hub()) throw BlockingSwitchOutError("gevent: Hub::join() called from the hub");
+  detail::Waiter waiter;
+  joiner_ = &waiter;
+  struct Reset {
+    Hub& hub;
+    ~Reset() { hub.joiner_ = nullptr; }
+  } reset{*this};
+  return waiter.wait(timeout);
+}
+
+void Hub::idle() {
+  if (in_hub()) throw BlockingSwitchOutError("gevent: idle() called from the hub");
+  detail::Waiter waiter;
+  detail::WaiterLink link(waiter);
+  idle_signal_->rawlink(link);
+  waiter.wait();
+}
+
+}  // namespace gevent

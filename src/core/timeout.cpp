@@ -1,0 +1,73 @@
+#include "gevent/timeout.hpp"
+
+#include <atomic>
+#include <cstdio>
+
+#include "gevent/exceptions.hpp"
+#include "gevent/hub.hpp"
+
+namespace gevent {
+namespace {
+
+std::uint64_t next_timeout_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Timeout::Timeout() noexcept : id_(next_timeout_id()) {
+  node_.owner = this;
+  describe();
+}
+
+Timeout::Timeout(MaybeDuration seconds, bool start) : id_(next_timeout_id()) {
+  node_.owner = this;
+  if (seconds) seconds_ = seconds.value();
+  describe();
+  if (start) this->start();
+}
+
+Timeout::Timeout(const Timeout& other) noexcept
+    : std::exception(other), seconds_(other.seconds_), id_(other.id_) {
+  node_.owner = this;
+  describe();
+}
+
+Timeout::~Timeout() { cancel(); }
+
+void Timeout::start() {
+  if (!seconds_) return;
+  Hub& hub = Hub::current();
+  if (hub.in_hub())
+    throw BlockingSwitchOutError("gevent: a Timeout cannot be started in the hub");
+  cancel();
+  hub_ = &hub;
+  target_ = &hub.current_greenlet();
+  node_.fire = &Timeout::expire;
+  hub.add_timer(node_, *seconds_);
+}
+
+void Timeout::cancel() {
+  if (hub_ && node_.armed()) hub_->cancel_timer(node_);
+}
+
+MaybeDuration Timeout::seconds() const {
+  if (!seconds_) return {};
+  return *seconds_;
+}
+
+void Timeout::expire(detail::TimerNode& node) {
+  Timeout& self = *static_cast<Node&>(node).owner;
+  self.target_->throw_into(std::make_exception_ptr(Timeout(self)));
+}
+
+void Timeout::describe() {
+  if (seconds_)
+    std::snprintf(what_, sizeof what_, "gevent::Timeout: %.6g seconds",
+                  std::chrono::duration<double>(*seconds_).count());
+  else
+    std::snprintf(what_, sizeof what_, "gevent::Timeout: no limit");
+}
+
+}  // namespace gevent

@@ -1,0 +1,251 @@
+// The hub: sleep, idle, run_callback, LoopExit, blocking from the hub, one hub per thread,
+// backend choice, stack overflow.
+#include <gevent/gevent.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/harness.hpp"
+
+using namespace std::chrono_literals;
+using gevent::testing::HubTest;
+
+namespace {
+
+class HubFixture : public HubTest {};
+using Clock = std::chrono::steady_clock;
+
+TEST_F(HubFixture, SleepWaitsAtLeastItsDurationAndNotFarLonger) {
+  for (auto d : {1ms, 15ms, 40ms}) {
+    const auto t0 = Clock::now();
+    gevent::sleep(d);
+    const auto took = Clock::now() - t0;
+    EXPECT_GE(took, d);
+    EXPECT_LT(took, d + 100ms);
+  }
+}
+
+TEST_F(HubFixture, SleepAcceptsAnyChronoDurationIncludingFloatingOnes) {
+  const auto t0 = Clock::now();
+  gevent::sleep(std::chrono::duration<double>(0.01));
+  EXPECT_GE(Clock::now() - t0, 10ms);
+}
+
+TEST_F(HubFixture, ZeroAndNegativeSleepYieldOnce) {
+  std::vector<int> log;
+  auto g = gevent::spawn([&] { log.push_back(1); });
+  gevent::sleep(-5s);
+  log.push_back(2);
+  g.join();
+  EXPECT_EQ(log, (std::vector<int>{1, 2}));
+  gevent::sleep(0ms);
+  gevent::sleep();
+}
+
+TEST_F(HubFixture, NanDurationIsRejected) {
+  const auto nan = std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THROW(gevent::sleep(nan), std::invalid_argument);
+  auto g = gevent::spawn([] {});
+  EXPECT_THROW(g.join(nan), std::invalid_argument);
+  g.join();
+}
+
+TEST_F(HubFixture, HugeDurationsSaturateInsteadOfOverflowing) {
+  auto g = gevent::spawn([] { gevent::sleep(std::chrono::hours::max()); });
+  gevent::sleep();
+  EXPECT_FALSE(g.join(1ms));
+  g.kill();
+}
+
+TEST_F(HubFixture, SleepingGreenletsWakeInDeadlineOrder) {
+  std::vector<int> order;
+  std::vector<gevent::Greenlet<void>> all;
+  for (int ms : {30, 10, 20, 10})
+    all.push_back(gevent::spawn([&order, ms] {
+      gevent::sleep(std::chrono::milliseconds(ms));
+      order.push_back(ms);
+    }));
+  gevent::joinall(all);
+  EXPECT_EQ(order, (std::vector<int>{10, 10, 20, 30}));
+}
+
+TEST_F(HubFixture, MainWaitingForNothingGetsLoopExitInsteadOfHanging) {
+  gevent::Greenlet<void> never{[] {}};  // never started: joining it can never finish
+  EXPECT_THROW(never.join(), gevent::LoopExit);
+  auto stuck = gevent::spawn([&] { never.join(); });
+  EXPECT_THROW(stuck.join(), gevent::LoopExit);
+  stuck.kill();
+}
+
+TEST_F(HubFixture, AWaitWithATimeoutIsNotLoopExit) {
+  gevent::Greenlet<void> never{[] {}};
+  EXPECT_FALSE(never.join(5ms));
+}
+
+TEST_F(HubFixture, RunCallbackRunsInFifoOrderInTheHub) {
+  std::vector<int> order;
+  auto& hub = gevent::get_hub();
+  for (int i = 0; i < 5; ++i) hub.run_callback([&order, i] { order.push_back(i); });
+  gevent::sleep();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST_F(HubFixture, BlockingInAHubCallbackIsAClearErrorAndTheHubGoesOn) {
+  std::string error;
+  gevent::get_hub().run_callback([&] {
+    try {
+      gevent::sleep(1ms);
+    } catch (const gevent::BlockingSwitchOutError& e) {
+      error = e.what();
+    }
+    EXPECT_EQ(gevent::getcurrent().name(), "Hub");
+  });
+  ::testing::internal::CaptureStderr();
+  gevent::get_hub().run_callback([] { throw std::runtime_error("callback failed"); });
+  gevent::sleep(1ms);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(error.find("hub"), std::string::npos);
+  EXPECT_NE(err.find("callback failed"), std::string::npos) << err;
+}
+
+TEST_F(HubFixture, GetcurrentNamesMainAndSpawnedGreenlets) {
+  EXPECT_EQ(gevent::getcurrent().name(), "MainGreenlet");
+  auto g = gevent::spawn([] { return gevent::getcurrent().name(); });
+  g.set_name("me");
+  EXPECT_EQ(g.get(), "me");
+  EXPECT_THROW(gevent::getcurrent().kill(), std::logic_error);
+}
+
+TEST_F(HubFixture, IdleReturnsOnceNothingElseIsReady) {
+  std::vector<std::string> log;
+  auto busy = gevent::spawn([&] {
+    for (int i = 0; i < 3; ++i) {
+      log.push_back("busy");
+      gevent::sleep();
+    }
+  });
+  gevent::idle();
+  log.push_back("idle");
+  busy.join();
+  EXPECT_EQ(log.back(), "idle");
+}
+
+TEST_F(HubFixture, JoinRunsUntilNothingIsLeft) {
+  int done = 0;
+  for (int i = 0; i < 3; ++i)
+    gevent::spawn([&] {
+      gevent::sleep(5ms);
+      ++done;
+    });
+  EXPECT_TRUE(gevent::wait());
+  EXPECT_EQ(done, 3);
+  auto slow = gevent::spawn([] { gevent::sleep(200ms); });
+  EXPECT_FALSE(gevent::wait(10ms));
+  slow.kill();
+}
+
+TEST_F(HubFixture, TimersAndIoAreNotStarvedByAYieldPingPong) {
+  bool stop = false;
+  long spins = 0;
+  auto spinner = [&] {
+    while (!stop) {
+      ++spins;
+      gevent::sleep();
+    }
+  };
+  auto a = gevent::spawn(spinner);
+  auto b = gevent::spawn(spinner);
+  const auto t0 = Clock::now();
+  gevent::sleep(20ms);
+  EXPECT_LT(Clock::now() - t0, 200ms);
+  stop = true;
+  gevent::joinall(std::vector{a, b});
+  EXPECT_GT(spins, 100);
+}
+
+TEST_F(HubFixture, EachThreadHasItsOwnIndependentHub) {
+  std::atomic<int> finished{0};
+  gevent::Hub* main_hub = &gevent::get_hub();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      {
+        EXPECT_NE(&gevent::get_hub(), main_hub);
+        std::vector<gevent::Greenlet<int>> gs;
+        for (int i = 0; i < 100; ++i)
+          gs.push_back(gevent::spawn([i] {
+            gevent::sleep(1ms);
+            return i;
+          }));
+        int sum = 0;
+        for (auto& g : gs) sum += g.get();
+        EXPECT_EQ(sum, 4950);
+        EXPECT_EQ(gevent::get_hub().live_greenlets(), 0u);
+      }
+      gevent::Hub::destroy_current();
+      ++finished;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(finished, 3);
+}
+
+TEST_F(HubFixture, AThreadExitingWithBlockedGreenletsUnwindsThem) {
+  std::atomic<bool> cleaned{false};
+  std::thread([&] {
+    gevent::spawn([&] {
+      struct Cleanup {
+        std::atomic<bool>& flag;
+        ~Cleanup() { flag = true; }
+      } cleanup{cleaned};
+      gevent::sleep(1h);
+    });
+    gevent::sleep(1ms);
+  }).join();  // thread exit destroys its hub, which kills the sleeper
+  EXPECT_TRUE(cleaned);
+}
+
+TEST_F(HubFixture, AnUnknownBackendIsAClearError) {
+  std::string error;
+  std::thread([&] {
+    const std::string saved = gevent::config().loop;
+    gevent::config().loop = "bogus";
+    try {
+      gevent::get_hub();
+    } catch (const std::invalid_argument& e) {
+      error = e.what();
+    }
+    gevent::config().loop = saved;
+  }).join();
+  EXPECT_NE(error.find("libev"), std::string::npos) << error;
+  EXPECT_NE(error.find("libuv"), std::string::npos) << error;
+}
+
+TEST_F(HubFixture, StacksUseGuardPagesWithoutAMappingEach) {
+  EXPECT_TRUE(gevent::get_hub().stack_guard() == "madvise" ||
+              gevent::get_hub().stack_guard() == "mprotect");
+}
+
+int recurse(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  return depth > 0 ? recurse(depth - 1) + frame[0] : 0;
+}
+
+using HubDeathTest = HubFixture;
+
+TEST_F(HubDeathTest, StackOverflowIsReportedWithTheGreenletsNameThenAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto g = gevent::spawn(gevent::SpawnOptions{.stack_size = 64 * 1024, .name = "deep"},
+                               [] { return recurse(1 << 20); });
+        g.join();
+      },
+      "stack overflow in greenlet 'deep'");
+}
+
+}  // namespace

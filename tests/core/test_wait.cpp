@@ -1,0 +1,114 @@
+// wait, iwait, joinall, killall over greenlets.
+#include <gevent/gevent.hpp>
+
+#include <stdexcept>
+#include <vector>
+
+#include "support/harness.hpp"
+
+using namespace std::chrono_literals;
+using gevent::testing::HubTest;
+
+namespace {
+
+class WaitTest : public HubTest {};
+
+std::vector<gevent::Greenlet<int>> sleepers(std::initializer_list<int> ms) {
+  std::vector<gevent::Greenlet<int>> all;
+  for (int m : ms)
+    all.push_back(gevent::spawn([m] {
+      gevent::sleep(std::chrono::milliseconds(m));
+      return m;
+    }));
+  return all;
+}
+
+TEST_F(WaitTest, IwaitYieldsInTheOrderTheyFinish) {
+  auto all = sleepers({30, 10, 20});
+  std::vector<int> order;
+  for (auto* g : gevent::iwait(all)) order.push_back(g->get());
+  EXPECT_EQ(order, (std::vector<int>{10, 20, 30}));
+}
+
+TEST_F(WaitTest, IwaitYieldsAlreadyFinishedOnesFirst) {
+  auto all = sleepers({20, 1});
+  all[1].join();
+  std::vector<int> order;
+  for (auto* g : gevent::iwait(all)) order.push_back(g->get());
+  EXPECT_EQ(order, (std::vector<int>{1, 20}));
+}
+
+TEST_F(WaitTest, IwaitStopsAtCountAndAtTimeout) {
+  auto all = sleepers({5, 10, 300});
+  std::vector<int> first;
+  for (auto* g : gevent::iwait(all, {}, 1)) first.push_back(g->get());
+  EXPECT_EQ(first, (std::vector<int>{5}));
+  std::vector<int> in_time;
+  for (auto* g : gevent::iwait(all, 50ms)) in_time.push_back(g->get());
+  EXPECT_EQ(in_time, (std::vector<int>{5, 10}));
+  gevent::killall(all);
+}
+
+TEST_F(WaitTest, WaitReturnsTheReadyOnes) {
+  auto all = sleepers({1, 2, 200});
+  auto ready = gevent::wait(all, 50ms);
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[0], &all[0]);
+  EXPECT_EQ(ready[1], &all[1]);
+  EXPECT_EQ(gevent::wait(all, {}, 1).size(), 1u);
+  all[2].kill();
+  EXPECT_EQ(gevent::wait(all).size(), 3u);
+}
+
+TEST_F(WaitTest, WaitOnNothingReturnsAtOnce) {
+  std::vector<gevent::Greenlet<int>> none;
+  EXPECT_TRUE(gevent::wait(none).empty());
+}
+
+TEST_F(WaitTest, JoinallWaitsForAllAndReturnsThemInFinishingOrder) {
+  auto all = sleepers({15, 5});
+  auto done = gevent::joinall(all);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0]->get(), 5);
+  EXPECT_TRUE(all[0].ready());
+}
+
+TEST_F(WaitTest, JoinallWithTimeoutReturnsWhatFinished) {
+  auto all = sleepers({1, 300});
+  EXPECT_EQ(gevent::joinall(all, 30ms).size(), 1u);
+  gevent::killall(all);
+}
+
+TEST_F(WaitTest, JoinallRaiseErrorRethrowsTheFirstFailure) {
+  ::testing::internal::CaptureStderr();
+  std::vector<gevent::Greenlet<int>> all;
+  all.push_back(gevent::spawn([] {
+    gevent::sleep(100ms);
+    return 1;
+  }));
+  all.push_back(gevent::spawn([]() -> int { throw std::runtime_error("failed"); }));
+  EXPECT_THROW(gevent::joinall(all, {}, /*raise_error=*/true), std::runtime_error);
+  EXPECT_FALSE(all[0].ready());
+  ::testing::internal::GetCapturedStderr();
+  gevent::killall(all);
+}
+
+TEST_F(WaitTest, KillallKillsEveryGreenletAndWaits) {
+  auto all = sleepers({1000, 1000, 1000});
+  gevent::sleep();
+  gevent::killall(all);
+  for (auto& g : all) {
+    EXPECT_TRUE(g.dead());
+    EXPECT_THROW(g.get(), gevent::GreenletExit);
+  }
+}
+
+TEST_F(WaitTest, AWaiterKilledWhileWaitingUnlinksCleanly) {
+  auto target = sleepers({50});
+  auto waiter = gevent::spawn([&] { return gevent::wait(target).size(); });
+  gevent::sleep(1ms);
+  waiter.kill();
+  EXPECT_EQ(target[0].get(), 50);
+}
+
+}  // namespace
