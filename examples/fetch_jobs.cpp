@@ -21,7 +21,8 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::size_t fetch(const std::string& job, std::chrono::milliseconds duration, Clock::time_point t0) {
+std::size_t fetch(const std::string& job, std::chrono::milliseconds duration,
+                  Clock::time_point t0) {
   std::printf("%6.3fs  starting %s\n", seconds_since(t0), job.c_str());
   gevent::sleep(duration);  // blocks only this greenlet
   const std::size_t bytes = 1000 * static_cast<std::size_t>(duration.count());
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
 
   std::size_t total = 0;
   for (auto& job : jobs) total += job.get();
-  std::printf("%6.3fs  all %zu jobs done, %zu bytes; run one after another they would take "
-              "the sum of their durations\n",
-              seconds_since(t0), jobs.size(), total);
+  std::printf(
+      "%6.3fs  all %zu jobs done, %zu bytes; run one after another they would take "
+      "the sum of their durations\n",
+      seconds_since(t0), jobs.size(), total);
 }

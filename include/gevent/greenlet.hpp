@@ -59,8 +59,8 @@ class AnyGreenlet {
     core().kill(std::move(exception), block, timeout);
   }
   template <class E>
-    requires std::is_class_v<E> && (!std::same_as<std::decay_t<E>, std::exception_ptr>)
-  void kill(E exception, bool block = true, MaybeDuration timeout = {}) const {
+  requires std::is_class_v<E> &&(!std::same_as<std::decay_t<E>, std::exception_ptr>)void kill(
+      E exception, bool block = true, MaybeDuration timeout = {}) const {
     kill(std::make_exception_ptr(std::move(exception)), block, timeout);
   }
 
@@ -105,8 +105,8 @@ class AnyGreenlet {
   }
 
  private:
-  std::uint64_t add(std::function<void(AnyGreenlet&)> callback,
-                    detail::GreenletBase::LinkWhen when, bool in_hub) const {
+  std::uint64_t add(std::function<void(AnyGreenlet&)> callback, detail::GreenletBase::LinkWhen when,
+                    bool in_hub) const {
     return core().add_link(
         [callback = std::move(callback)](detail::GreenletBase& g) {
           AnyGreenlet handle(&g);
@@ -127,7 +127,7 @@ template <class T>
 class GreenletState : public GreenletBase {
  public:
   using GreenletBase::GreenletBase;
-  Result<T> result;
+  [[no_unique_address]] Result<T> result;
 };
 
 template <class T, class F>
@@ -171,15 +171,15 @@ class Greenlet : public AnyGreenlet {
 
   // An unstarted greenlet that will call f(args...): start() or start_later() runs it.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> &&
-             std::same_as<detail::CallResult<F, Args...>, T>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> &&
+      std::same_as<detail::CallResult<F, Args...>, T>
   explicit Greenlet(F&& f, Args&&... args)
       : Greenlet(SpawnOptions{}, std::forward<F>(f), std::forward<Args>(args)...) {}
 
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> &&
-             std::same_as<detail::CallResult<F, Args...>, T>
-  Greenlet(SpawnOptions options, F&& f, Args&&... args)
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> &&
+      std::same_as<detail::CallResult<F, Args...>, T>
+      Greenlet(SpawnOptions options, F&& f, Args&&... args)
       : AnyGreenlet(make(options, std::forward<F>(f), std::forward<Args>(args)...)) {}
 
   // Waits for the greenlet (up to `timeout`, else throws gevent::Timeout), then returns its
@@ -215,9 +215,7 @@ class Greenlet : public AnyGreenlet {
 
   explicit Greenlet(detail::GreenletBase* core) : AnyGreenlet(core) {}
 
-  detail::GreenletState<T>& state() const {
-    return static_cast<detail::GreenletState<T>&>(core());
-  }
+  detail::GreenletState<T>& state() const { return static_cast<detail::GreenletState<T>&>(core()); }
 
   void rethrow_failure() const {
     if (std::exception_ptr failure = core().exception()) std::rethrow_exception(failure);
@@ -241,7 +239,7 @@ Greenlet(SpawnOptions, F&&, Args&&...) -> Greenlet<detail::CallResult<F, Args...
 // Creates and starts a greenlet calling f(args...) (args are copied or moved, as by
 // std::thread). It runs when the current greenlet next waits.
 template <class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(F&& f, Args&&... args) {
   Greenlet<detail::CallResult<F, Args...>> g(std::forward<F>(f), std::forward<Args>(args)...);
   g.start();
@@ -249,7 +247,7 @@ auto spawn(F&& f, Args&&... args) {
 }
 
 template <class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(SpawnOptions options, F&& f, Args&&... args) {
   Greenlet<detail::CallResult<F, Args...>> g(std::move(options), std::forward<F>(f),
                                              std::forward<Args>(args)...);
@@ -259,7 +257,7 @@ auto spawn(SpawnOptions options, F&& f, Args&&... args) {
 
 // Like spawn, started after `delay`.
 template <class Rep, class Period, class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn_later(std::chrono::duration<Rep, Period> delay, F&& f, Args&&... args) {
   Greenlet<detail::CallResult<F, Args...>> g(std::forward<F>(f), std::forward<Args>(args)...);
   g.start_later(delay);
@@ -269,10 +267,8 @@ auto spawn_later(std::chrono::duration<Rep, Period> delay, F&& f, Args&&... args
 // Starts f(args...) in a greenlet without a handle: nothing to join, the cheapest spawn
 // (gevent.spawn_raw). An exception escaping it is reported on stderr.
 template <class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
-void spawn_raw(F&& f, Args&&... args) {
-  spawn(std::forward<F>(f), std::forward<Args>(args)...);
-}
+requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+void spawn_raw(F&& f, Args&&... args) { spawn(std::forward<F>(f), std::forward<Args>(args)...); }
 
 // The running greenlet: a spawned one, the main greenlet, or the hub.
 inline AnyGreenlet getcurrent() { return AnyGreenlet::from(Hub::current().current_greenlet()); }

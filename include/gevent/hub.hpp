@@ -28,9 +28,12 @@ class Waiter;
 class Hub {
  public:
   // This thread's hub, created on first use from gevent::config().
-  static Hub& current();
+  static Hub& current() {
+    Hub* hub = this_thread_;
+    return hub ? *hub : create_for_this_thread();
+  }
   // This thread's hub if it has one, else null.
-  static Hub* current_if_exists();
+  static Hub* current_if_exists() { return this_thread_; }
   // Destroys this thread's hub, if any: greenlets still alive get GreenletExit and run to
   // their end (so their destructors run), then the loop and the stacks are released.
   // Call it from the main greenlet; a thread's hub is also destroyed when the thread exits.
@@ -64,12 +67,22 @@ class Hub {
   detail::GreenletBase& main_greenlet() const { return *main_; }
   bool in_hub() const { return current_ == hub_.get(); }
   std::thread::id thread_id() const { return thread_; }
-  void schedule(detail::GreenletBase& greenlet);
+  void schedule(detail::GreenletBase& greenlet) {
+    if (greenlet.queued()) return;
+    greenlet.set_queued(true);
+    greenlet.run_ready = &Hub::resume_ready;
+    ready_.push(&greenlet);
+  }
   // Suspends the current greenlet until something schedules it, then throws whatever was
   // thrown into it meanwhile (kill, Timeout). From the hub itself: BlockingSwitchOutError.
   void switch_out();
   // Schedules the current greenlet at the back of the run queue and switches out.
-  void yield();
+  void yield() {
+    if (in_hub()) throw_blocking_in_hub("sleep/yield");
+    schedule(*current_);
+    switch_out();
+  }
+  [[noreturn]] static void throw_blocking_in_hub(const char* what);
   void add_timer(detail::TimerNode& node, Duration after);
   void cancel_timer(detail::TimerNode& node) { timers_.cancel(node); }
   void on_greenlet_started(detail::GreenletBase& greenlet);
@@ -80,6 +93,8 @@ class Hub {
 
  private:
   Hub();
+  static Hub& create_for_this_thread();
+  static constinit thread_local Hub* this_thread_;
   static void hub_entry(detail::Fiber* fiber);
   static void resume_ready(detail::ReadyNode* node);
   [[noreturn]] void run_forever();
@@ -112,7 +127,7 @@ class Hub {
   std::size_t live_count_ = 0;
   std::uint64_t next_id_ = 1;
   detail::Clock::time_point wakeup_armed_for_{};
-  detail::Waiter* joiner_ = nullptr;  // join() waits: an exhausted loop wakes it, no LoopExit
+  detail::Waiter* joiner_ = nullptr;   // join() waits: an exhausted loop wakes it, no LoopExit
   detail::Waiter* drained_ = nullptr;  // woken when the last live greenlet is gone
 };
 
@@ -134,7 +149,7 @@ template <class Rep, class Period>
 void sleep(std::chrono::duration<Rep, Period> duration) {
   detail::sleep(to_duration(duration));
 }
-inline void sleep() { detail::sleep(Duration::zero()); }
+inline void sleep() { Hub::current().yield(); }
 
 // Waits until the event loop has nothing else to do right now (gevent.idle).
 inline void idle() { Hub::current().idle(); }

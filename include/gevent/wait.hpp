@@ -107,7 +107,7 @@ class IWait {
 // Yields each object as it becomes ready (those ready already first, in order), until
 // `count` objects (default: all) were yielded or `timeout` passes.
 template <std::ranges::range Range>
-  requires Waitable<std::ranges::range_value_t<Range>>
+requires Waitable<std::ranges::range_value_t<Range>>
 auto iwait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
   using T = std::ranges::range_value_t<Range>;
   std::vector<T*> pointers;
@@ -118,7 +118,7 @@ auto iwait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_
 // Waits until `count` objects (default: all) are ready or `timeout` passes; returns the ready
 // ones in the order they became ready.
 template <std::ranges::range Range>
-  requires Waitable<std::ranges::range_value_t<Range>>
+requires Waitable<std::ranges::range_value_t<Range>>
 auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
   std::vector<std::ranges::range_value_t<Range>*> ready;
   for (auto* object : iwait(objects, timeout, count)) ready.push_back(object);

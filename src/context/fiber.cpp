@@ -1,10 +1,12 @@
 #include "context/fiber.hpp"
 
-#include <boost/context/detail/fcontext.hpp>
-#include <cstdlib>
 #include <cxxabi.h>
+#include <cstdlib>
+
+#include "context/switch_x86_64.hpp"
 
 #if GEVENT_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if GEVENT_TSAN
@@ -13,8 +15,6 @@
 
 namespace gevent::context {
 namespace {
-
-namespace fctx = boost::context::detail;
 
 // What a switch hands to the fiber it resumes: who switched, so that fiber can record where
 // the switcher stopped, and (for a fresh fiber) who it is itself.
@@ -38,10 +38,6 @@ EhGlobals* eh_globals() {
   return globals;
 }
 
-void record_switch_source(const Transfer& transfer, fctx::fcontext_t context) {
-  transfer.from->context = context;
-}
-
 #if GEVENT_ASAN
 void asan_start(void** fake_stack, const Fiber& to) {
   __sanitizer_start_switch_fiber(fake_stack, to.asan_bottom, to.asan_size);
@@ -60,22 +56,25 @@ void tsan_switch(const Fiber& to) { __tsan_switch_to_fiber(to.tsan_fiber, 0); }
 void tsan_switch(const Fiber&) {}
 #endif
 
-void trampoline(fctx::transfer_t t) {
-  const Transfer& transfer = *static_cast<Transfer*>(t.data);
-  record_switch_source(transfer, t.fctx);
+void trampoline(void* data, void* entry) {
+  const Transfer& transfer = *static_cast<Transfer*>(data);
   Fiber* self = transfer.to;
   asan_finish(nullptr, *transfer.from);
   *eh_globals() = EhGlobals{nullptr, 0};
-  self->entry(self);
+  reinterpret_cast<void (*)(Fiber*)>(entry)(self);
   std::abort();  // entry must switch away for good instead of returning
 }
 
 }  // namespace
 
 void prepare(Fiber& fiber, Stack stack, void (*entry)(Fiber*)) {
+#if GEVENT_ASAN
+  // A finished fiber never unwinds its outermost frames, so a reused stack still carries
+  // their redzones in ASan's shadow memory.
+  __asan_unpoison_memory_region(stack.base, stack.size);
+#endif
   fiber.stack = stack;
-  fiber.entry = entry;
-  fiber.context = fctx::make_fcontext(stack.top(), stack.size, trampoline);
+  fiber.context = make_context(stack.top(), trampoline, reinterpret_cast<void*>(entry));
 #if GEVENT_ASAN
   fiber.asan_bottom = stack.base;
   fiber.asan_size = stack.size;
@@ -98,10 +97,8 @@ void switch_to(Fiber& from, Fiber& to) {
   void* fake_stack = nullptr;
   asan_start(&fake_stack, to);
   tsan_switch(to);
-  fctx::transfer_t t = fctx::jump_fcontext(to.context, &transfer);
-  const Transfer& back = *static_cast<Transfer*>(t.data);
-  record_switch_source(back, t.fctx);
-  asan_finish(fake_stack, *back.from);
+  void* back = swap_context(&from.context, to.context, &transfer);
+  asan_finish(fake_stack, *static_cast<Transfer*>(back)->from);
   *globals = saved;
 }
 
@@ -109,7 +106,7 @@ void exit_to(Fiber& from, Fiber& to) {
   Transfer transfer{&from, &to};
   asan_start(nullptr, to);
   tsan_switch(to);
-  fctx::jump_fcontext(to.context, &transfer);
+  swap_context(&from.context, to.context, &transfer);
   std::abort();  // a finished fiber is never resumed
 }
 

@@ -1,5 +1,5 @@
-// The switch between fibers: Boost.Context's fcontext, plus what each switch must carry along:
-// the C++ runtime's per-thread exception state and the sanitizers' notion of the current stack.
+// The switch between fibers (switch_x86_64.hpp), plus what each switch must carry along: the
+// C++ runtime's per-thread exception state and the sanitizers' notion of the current stack.
 #pragma once
 
 #include "gevent/detail/fiber.hpp"

@@ -68,7 +68,8 @@ GuardKind StackPool::best_guard_kind() {
 }
 
 StackPool::StackPool(GuardKind guard)
-    : guard_(guard), mprotect_budget_(guard == GuardKind::mprotect ? read_max_map_count() / 4 : 0) {}
+    : guard_(guard),
+      mprotect_budget_(guard == GuardKind::mprotect ? read_max_map_count() / 4 : 0) {}
 
 StackPool::~StackPool() {
   for (const Slab& slab : slabs_) ::munmap(slab.base, slab.bytes);
@@ -132,6 +133,7 @@ void StackPool::grow(SizeClass& sc) {
   void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) throw_errno("gevent: mmap of a stack slab failed");
+  ::madvise(base, bytes, MADV_NOHUGEPAGE);  // a huge page would make one stack cost 2 MiB
   slabs_.push_back(Slab{static_cast<char*>(base), bytes});
   sc.carve_next = static_cast<char*>(base);
   sc.carve_end = sc.carve_next + bytes;

@@ -181,17 +181,26 @@ void GreenletBase::throw_into(std::exception_ptr exception) {
   hub_->schedule(*this);
 }
 
+// The frames of a finished greenlet are never unwound (its fiber just stops), so nothing
+// owning may live in run_body's frame when it switches away for good.
 void GreenletBase::run_body() noexcept {
-  std::exception_ptr outcome;
+  finish(run_catching());
+  hub_->exit_greenlet(*this);
+}
+
+std::exception_ptr GreenletBase::run_catching() noexcept {
   try {
     run();
   } catch (...) {
-    outcome = std::current_exception();
+    return std::current_exception();
   }
+  return nullptr;
+}
+
+void GreenletBase::finish(std::exception_ptr outcome) noexcept {
   drop_function();
-  record_outcome(outcome);
+  record_outcome(std::move(outcome));
   notify_links();
-  hub_->exit_greenlet(*this);
 }
 
 void GreenletBase::die_before_start(std::exception_ptr exception) {
@@ -210,12 +219,9 @@ void GreenletBase::die_before_start(std::exception_ptr exception) {
 void GreenletBase::record_outcome(std::exception_ptr exception) {
   state_ = State::dead;
   if (!exception) return;
-  if (is_greenlet_exit(exception)) {
-    exit_ = std::move(exception);
-    return;
-  }
-  exception_ = std::move(exception);
-  report_exception(name(), exception_);
+  exited_ = is_greenlet_exit(exception);
+  outcome_ = std::move(exception);
+  if (!exited_) report_exception(name(), outcome_);
 }
 
 void GreenletBase::cancel_start_timer() {

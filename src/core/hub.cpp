@@ -21,6 +21,7 @@ using State = GreenletBase::State;
 
 namespace {
 
+// Owns this thread's hub; Hub::this_thread_ is the fast, trivially initialized view of it.
 thread_local std::unique_ptr<Hub> this_thread_hub;
 
 constexpr std::size_t kHubStackSize = 256 * 1024;
@@ -63,18 +64,20 @@ class Hub::IdleSignal final : public detail::Linkable {
   void fire() { notify_links(); }
 };
 
-Hub& Hub::current() {
-  if (!this_thread_hub) this_thread_hub.reset(new Hub());
-  return *this_thread_hub;
-}
+constinit thread_local Hub* Hub::this_thread_ = nullptr;
 
-Hub* Hub::current_if_exists() { return this_thread_hub.get(); }
+Hub& Hub::create_for_this_thread() {
+  this_thread_hub.reset(new Hub());
+  this_thread_ = this_thread_hub.get();
+  return *this_thread_;
+}
 
 void Hub::destroy_current() {
   if (!this_thread_hub) return;
   if (this_thread_hub->current_ != this_thread_hub->main_.get())
     throw std::logic_error("gevent: Hub::destroy_current() must be called from the main greenlet");
   this_thread_hub.reset();
+  this_thread_ = nullptr;
 }
 
 Hub::Hub()
@@ -101,6 +104,7 @@ Hub::~Hub() {
   context::forget(*hub_);
   stacks_->release(hub_->stack);
   detail::uninstall_overflow_stack();
+  if (this_thread_ == this) this_thread_ = nullptr;
 }
 
 // Whatever is still queued when the hub goes: callbacks that will never run, and greenlets
@@ -130,7 +134,9 @@ void Hub::run_callback(std::function<void()> f) {
 
 // --- the hub's own fiber ---
 
-void Hub::hub_entry(detail::Fiber* fiber) { static_cast<GreenletBase*>(fiber)->hub().run_forever(); }
+void Hub::hub_entry(detail::Fiber* fiber) {
+  static_cast<GreenletBase*>(fiber)->hub().run_forever();
+}
 
 // One iteration: run what is ready, fire due timers, then wait for I/O (or just poll it
 // when work is already queued). Reads like libuv's uv_run.
@@ -211,13 +217,6 @@ void Hub::poll_loop() {
 
 // --- switching ---
 
-void Hub::schedule(GreenletBase& greenlet) {
-  if (greenlet.queued()) return;
-  greenlet.set_queued(true);
-  greenlet.run_ready = &Hub::resume_ready;
-  ready_.push(&greenlet);
-}
-
 void Hub::resume_ready(detail::ReadyNode* node) {
   GreenletBase& greenlet = static_cast<GreenletBase&>(*node);
   greenlet.hub().switch_into(greenlet);
@@ -250,20 +249,17 @@ bool Hub::start_fiber(GreenletBase& greenlet) {
 
 void Hub::switch_out() {
   GreenletBase& self = *current_;
-  if (&self == hub_.get())
-    throw BlockingSwitchOutError(
-        "gevent: a blocking call was made from the hub (a loop callback, timer or rawlink "
-        "callback), which cannot wait; spawn a greenlet for blocking work");
+  if (&self == hub_.get()) throw_blocking_in_hub("a blocking call");
   detail::check_canary(self);
   current_ = hub_.get();
   context::switch_to(self, *hub_);
   if (std::exception_ptr pending = self.take_pending()) std::rethrow_exception(pending);
 }
 
-void Hub::yield() {
-  if (in_hub()) throw BlockingSwitchOutError("gevent: sleep/yield called from the hub");
-  schedule(*current_);
-  switch_out();
+void Hub::throw_blocking_in_hub(const char* what) {
+  throw BlockingSwitchOutError(std::string("gevent: ") + what +
+                               " called from the hub (a loop callback, timer or rawlink "
+                               "callback), which cannot wait; spawn a greenlet for it");
 }
 
 void Hub::exit_greenlet(GreenletBase& greenlet) {

@@ -34,7 +34,9 @@ std::size_t append_number(char* buf, std::size_t at, std::size_t cap, unsigned l
   return at;
 }
 
-[[noreturn]] void die_of_overflow(const GreenletBase& greenlet) {
+}  // namespace
+
+void die_of_overflow(const GreenletBase& greenlet) {
   char message[512];
   std::size_t n = append(message, 0, sizeof message, "gevent: stack overflow in greenlet '");
   if (const char* custom = greenlet.custom_name())
@@ -51,11 +53,12 @@ std::size_t append_number(char* buf, std::size_t at, std::size_t cap, unsigned l
   std::abort();
 }
 
+namespace {
+
 void on_segv(int signum, siginfo_t* info, void* ucontext) {
   if (Hub* hub = Hub::current_if_exists()) {
     const GreenletBase& greenlet = hub->current_greenlet();
-    if (context::StackPool::in_guard_page(greenlet.stack, info->si_addr))
-      die_of_overflow(greenlet);
+    if (context::StackPool::in_guard_page(greenlet.stack, info->si_addr)) die_of_overflow(greenlet);
   }
   if (previous_action.sa_flags & SA_SIGINFO) {
     previous_action.sa_sigaction(signum, info, ucontext);
@@ -86,8 +89,8 @@ void install_overflow_handler() {
   stack_t current{};
   if (alt_stack || ::sigaltstack(nullptr, &current) != 0 || !(current.ss_flags & SS_DISABLE))
     return;
-  void* memory = ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return;
   stack_t stack{};
   stack.ss_sp = memory;
@@ -105,10 +108,6 @@ void uninstall_overflow_stack() {
   ::sigaltstack(&disable, nullptr);
   ::munmap(alt_stack, kAltStackSize);
   alt_stack = nullptr;
-}
-
-void check_canary(const GreenletBase& greenlet) {
-  if (!context::StackPool::canary_intact(greenlet.stack)) die_of_overflow(greenlet);
 }
 
 }  // namespace gevent::detail

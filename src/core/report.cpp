@@ -31,8 +31,7 @@ std::string describe(std::exception_ptr exception) {
 }
 
 void report_exception(const std::string& where, std::exception_ptr exception) {
-  std::fprintf(stderr, "gevent: %s failed with %s\n", where.c_str(),
-               describe(exception).c_str());
+  std::fprintf(stderr, "gevent: %s failed with %s\n", where.c_str(), describe(exception).c_str());
 }
 
 }  // namespace gevent::detail

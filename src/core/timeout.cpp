@@ -39,8 +39,7 @@ Timeout::~Timeout() { cancel(); }
 void Timeout::start() {
   if (!seconds_) return;
   Hub& hub = Hub::current();
-  if (hub.in_hub())
-    throw BlockingSwitchOutError("gevent: a Timeout cannot be started in the hub");
+  if (hub.in_hub()) throw BlockingSwitchOutError("gevent: a Timeout cannot be started in the hub");
   cancel();
   hub_ = &hub;
   target_ = &hub.current_greenlet();

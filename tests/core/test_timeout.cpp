@@ -97,8 +97,7 @@ TEST_F(TimeoutTest, ZeroOrNegativeTimeoutFiresAtTheFirstSwitch) {
 }
 
 TEST_F(TimeoutTest, NanIsRejected) {
-  EXPECT_THROW(gevent::Timeout(std::chrono::duration<double>(std::nan(""))),
-               std::invalid_argument);
+  EXPECT_THROW(gevent::Timeout(std::chrono::duration<double>(std::nan(""))), std::invalid_argument);
 }
 
 TEST_F(TimeoutTest, AGreenletThatNeverSwitchesCannotBeInterrupted) {
@@ -115,7 +114,9 @@ TEST_F(TimeoutTest, AGreenletThatNeverSwitchesCannotBeInterrupted) {
 }
 
 TEST_F(TimeoutTest, WithTimeoutReturnsTheValueOrThrows) {
-  EXPECT_EQ(gevent::with_timeout(100ms, [](int x) { return x * 2; }, 21), 42);
+  EXPECT_EQ(gevent::with_timeout(
+                100ms, [](int x) { return x * 2; }, 21),
+            42);
   EXPECT_THROW(gevent::with_timeout(5ms, [] { gevent::sleep(1s); }), gevent::Timeout);
 }
 

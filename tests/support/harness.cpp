@@ -94,8 +94,9 @@ int count_open_fds() {
 void HubTest::SetUp() {
   fds_before_ = count_open_fds();
   Hub& hub = Hub::current();
-  if (const char* wanted = std::getenv("GEVENT_LOOP"))
+  if (const char* wanted = std::getenv("GEVENT_LOOP")) {
     ASSERT_EQ(hub.backend(), wanted) << "the hub does not run the backend GEVENT_LOOP names";
+  }
 }
 
 void HubTest::TearDown() {

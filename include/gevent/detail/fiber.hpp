@@ -10,7 +10,7 @@
 namespace gevent::detail {
 
 struct Stack {
-  char* base = nullptr;  // lowest usable address; the guard page lies just below
+  char* base = nullptr;    // lowest usable address; the guard page lies just below
   std::uint32_t size = 0;  // usable bytes; zero for the thread's own stack
   bool canary = false;     // overflow caught by a canary below base instead of a guard page
   char* top() const { return base + size; }
@@ -20,7 +20,6 @@ struct Stack {
 struct Fiber {
   void* context = nullptr;  // saved machine context while suspended (fcontext_t)
   Stack stack;
-  void (*entry)(Fiber* self) = nullptr;  // what a fresh fiber runs; must never return
 #if GEVENT_ASAN
   const void* asan_bottom = nullptr;
   std::size_t asan_size = 0;

@@ -49,11 +49,11 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   Kind kind() const { return kind_; }
   bool ready() const override { return state_ == State::dead; }
   bool started() const { return started_; }
-  bool successful() const { return state_ == State::dead && !exception_; }
+  bool successful() const { return state_ == State::dead && (!outcome_ || exited_); }
   // What the greenlet died with; null while alive, after success, and after GreenletExit.
-  std::exception_ptr exception() const { return exception_; }
+  std::exception_ptr exception() const { return exited_ ? nullptr : outcome_; }
   // The GreenletExit it ended with (killed or raised it), else null.
-  std::exception_ptr exit_exception() const { return exit_; }
+  std::exception_ptr exit_exception() const { return exited_ ? outcome_ : nullptr; }
   std::string name() const;
   void set_name(std::string name);
   const char* custom_name() const;  // null unless set_name() was called
@@ -93,14 +93,15 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   virtual void drop_function() noexcept = 0;
 
  private:
+  std::exception_ptr run_catching() noexcept;
+  void finish(std::exception_ptr outcome) noexcept;
   void record_outcome(std::exception_ptr exception);
   void cancel_start_timer();
   GreenletExtras& extras();
 
   Hub* hub_;
   std::exception_ptr pending_;
-  std::exception_ptr exception_;
-  std::exception_ptr exit_;
+  std::exception_ptr outcome_;              // the exception it ended with, if any
   std::unique_ptr<GreenletExtras> extras_;  // rarely used: custom name, callbacks, start timer
   std::uint64_t id_;
   std::uint32_t refs_ = 0;
@@ -109,6 +110,7 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   Kind kind_;
   bool queued_ = false;
   bool started_ = false;
+  bool exited_ = false;  // outcome_ is a GreenletExit: a normal end
 };
 
 }  // namespace gevent::detail
