@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <thread>
@@ -246,6 +248,36 @@ TEST_F(HubDeathTest, StackOverflowIsReportedWithTheGreenletsNameThenAborts) {
         g.join();
       },
       "stack overflow in greenlet 'deep'");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ConfigDeathTest, AMalformedStackSizeVariableNamesItself) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::setenv("GEVENT_STACK_SIZE", "12x", 1);
+        try {
+          gevent::config();
+        } catch (const std::invalid_argument& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::exit(3);
+        }
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(3), "GEVENT_STACK_SIZE='12x'");
+}
+
+TEST(ConfigDeathTest, StackSizeSuffixesAreUnderstood) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::setenv("GEVENT_STACK_SIZE", "256K", 1);
+        std::exit(gevent::config().stack_size == 256 * 1024 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -1,0 +1,47 @@
+# gevent-cpp: the two commands a new Debian 12 machine needs, and a few more.
+#
+#   make run     build (release) and run the main job: build/bin/fetch_jobs
+#   make test    build and run the whole suite: release preset, then ASan+UBSan, then TSan
+#   make bench   build (release) and run the benchmarks, side by side with Python gevent
+#
+# Run as root, each installs the Debian packages it needs first (apt-get).
+
+DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev
+DEB_BENCH := python3-gevent
+
+.PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan format clean
+
+run: release
+	build/bin/fetch_jobs
+
+test: test-release test-asan test-tsan
+
+bench: release deps-bench
+	build/bin/bench_core
+	build/bin/bench_memory 100000
+	bash bench/vs_gevent.sh
+
+deps:
+	@bash tools/install-debs.sh $(DEB_BUILD)
+
+deps-bench:
+	@bash tools/install-debs.sh $(DEB_BENCH)
+
+release asan tsan: deps
+	cmake --preset $@ > /dev/null
+	cmake --build --preset $@
+
+test-release: release
+	ctest --preset release -j2
+
+test-asan: asan
+	ctest --preset asan -j2
+
+test-tsan: tsan
+	ctest --preset tsan -j2
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build
