@@ -97,7 +97,14 @@ Hub::Hub()
 }
 
 Hub::~Hub() {
-  if (current_ == main_.get()) kill_live_greenlets();
+  if (current_ != main_.get()) {
+    // The process is exiting from inside a greenlet or the hub (std::exit runs thread-local
+    // destructors on the caller's stack): that stack must stay mapped, so the stacks leak.
+    (void)stacks_.release();
+    if (this_thread_ == this) this_thread_ = nullptr;
+    return;
+  }
+  kill_live_greenlets();
   discard_ready_queue();
   idle_signal_.reset();
   wakeup_timer_.reset();
