@@ -19,6 +19,11 @@ using detail::Clock;
 using detail::GreenletBase;
 using State = GreenletBase::State;
 
+// Where the stacks go when the process exits from inside a greenlet. A plain pointer with
+// external linkage, visible to the leak checker: an object with a destructor would be
+// destroyed later in exit().
+context::StackPool* stacks_kept_while_exiting = nullptr;
+
 namespace {
 
 // Owns this thread's hub; Hub::this_thread_ is the fast, trivially initialized view of it.
@@ -99,8 +104,8 @@ Hub::Hub()
 Hub::~Hub() {
   if (current_ != main_.get()) {
     // The process is exiting from inside a greenlet or the hub (std::exit runs thread-local
-    // destructors on the caller's stack): that stack must stay mapped, so the stacks leak.
-    (void)stacks_.release();
+    // destructors on the caller's stack): that stack must stay mapped, so the pool is kept.
+    stacks_kept_while_exiting = stacks_.release();
     if (this_thread_ == this) this_thread_ = nullptr;
     return;
   }

@@ -281,20 +281,3 @@ TEST(ConfigDeathTest, StackSizeSuffixesAreUnderstood) {
 }
 
 }  // namespace
-
-namespace {
-
-TEST(ExitDeathTest, ExitingTheProcessFromInsideAGreenletIsClean) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        gevent::spawn([] {
-          gevent::sleep(std::chrono::milliseconds(1));
-          std::exit(7);
-        });
-        gevent::sleep(std::chrono::seconds(1));
-      },
-      ::testing::ExitedWithCode(7), "");
-}
-
-}  // namespace
