@@ -8,6 +8,11 @@ Prints one "name value unit" line per figure, with the names the C++ benchmarks 
   handoff_ns              one greenlet-to-greenlet hand-over through the hub (sleep(0) ping-pong)
   sleep0_ns               gevent.sleep(0) with nothing else ready
   spawn_joinall_ns        spawn 100k no-op greenlets, then joinall; per greenlet
+  event_set_wait_ns       two greenlets ping-pong through two Events; per set -> wake
+  semaphore_acquire_release_ns  an uncontended acquire + release
+  queue_put_get_ns        two greenlets ping-pong through two Queues; per put -> get
+  pool_imap_unordered_ns  Pool(100).imap_unordered over 100k items; per item
+  threadpool_roundtrip_us a no-op job on the hub's thread pool, spawn + get
 Timings are the best of --repeat runs. --scale (or GEVENT_BENCH_SCALE) shrinks every count.
 """
 import argparse
@@ -15,6 +20,10 @@ import os
 import time
 
 import gevent
+import gevent.event
+import gevent.lock
+import gevent.pool
+import gevent.queue
 
 
 def best_ns_per_op(ops, repeat, run):
@@ -81,6 +90,72 @@ def spawn_joinall_ns(n, repeat):
     return best_ns_per_op(n, repeat, run)
 
 
+def event_set_wait_ns(handoffs, repeat):
+    def player(inbox, outbox, rounds):
+        for _ in range(rounds):
+            inbox.wait()
+            inbox.clear()
+            outbox.set()
+
+    def run():
+        ping, pong = gevent.event.Event(), gevent.event.Event()
+        other = gevent.spawn(player, ping, pong, handoffs // 2)
+        for _ in range(handoffs // 2):
+            ping.set()
+            pong.wait()
+            pong.clear()
+        other.join()
+
+    return best_ns_per_op(handoffs, repeat, run)
+
+
+def semaphore_acquire_release_ns(n, repeat):
+    semaphore = gevent.lock.Semaphore(1)
+
+    def run():
+        for _ in range(n):
+            semaphore.acquire()
+            semaphore.release()
+
+    return best_ns_per_op(n, repeat, run)
+
+
+def queue_put_get_ns(handoffs, repeat):
+    def run():
+        there, back = gevent.queue.Queue(), gevent.queue.Queue()
+
+        def echo():
+            for _ in range(handoffs // 2):
+                back.put(there.get())
+
+        other = gevent.spawn(echo)
+        for i in range(handoffs // 2):
+            there.put(i)
+            back.get()
+        other.join()
+
+    return best_ns_per_op(handoffs, repeat, run)
+
+
+def pool_imap_unordered_ns(n, repeat):
+    def run():
+        pool = gevent.pool.Pool(100)
+        total = sum(pool.imap_unordered(lambda x: x + 1, range(n)))
+        assert total == n * (n + 1) // 2
+
+    return best_ns_per_op(n, repeat, run)
+
+
+def threadpool_roundtrip_us(n, repeat):
+    pool = gevent.get_hub().threadpool
+
+    def run():
+        for _ in range(n):
+            pool.spawn(lambda: 1).get()
+
+    return best_ns_per_op(n, repeat, run) / 1000
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,6 +180,12 @@ def main():
     print(f"handoff_ns {handoff_ns(count(2_000_000), args.repeat):.2f} ns")
     print(f"sleep0_ns {sleep0_ns(count(1_000_000), args.repeat):.2f} ns")
     print(f"spawn_joinall_ns {spawn_joinall_ns(count(100_000), args.repeat):.2f} ns")
+    print(f"event_set_wait_ns {event_set_wait_ns(count(200_000), args.repeat):.2f} ns")
+    print(f"semaphore_acquire_release_ns "
+          f"{semaphore_acquire_release_ns(count(1_000_000), args.repeat):.2f} ns")
+    print(f"queue_put_get_ns {queue_put_get_ns(count(200_000), args.repeat):.2f} ns")
+    print(f"pool_imap_unordered_ns {pool_imap_unordered_ns(count(100_000), args.repeat):.2f} ns")
+    print(f"threadpool_roundtrip_us {threadpool_roundtrip_us(count(5_000), args.repeat):.2f} us")
 
 
 if __name__ == "__main__":

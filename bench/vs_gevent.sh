@@ -100,6 +100,11 @@ echo
     row("spawn+join 100k (per greenlet)", "spawn_joinall_ns", "ns", 1)
     row("1M sleep(0) (per call)", "sleep0_ns", "ns", 1)
     row("greenlet hand-over", "handoff_ns", "ns", 1)
+    row("Event set -> wake (ping-pong)", "event_set_wait_ns", "ns", 1)
+    row("Semaphore acquire+release", "semaphore_acquire_release_ns", "ns", 1)
+    row("Queue put -> get (ping-pong)", "queue_put_get_ns", "ns", 1)
+    row("Pool(100).imap_unordered 100k (per item)", "pool_imap_unordered_ns", "ns", 1)
+    row("thread pool round trip", "threadpool_roundtrip_us", "us", 1)
     row("spawn 100k sleeping greenlets", "spawn_seconds", "s", 1, "greenlets")
     row("100k sleeping: RSS per greenlet", "rss_bytes_per_greenlet", "B", 0)
   }'

@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "gevent/detail/greenlet_base.hpp"
 #include "gevent/detail/ready_queue.hpp"
@@ -18,6 +20,7 @@
 
 namespace gevent {
 
+class ThreadPool;
 namespace context {
 class StackPool;
 }
@@ -50,10 +53,25 @@ class Hub {
   // f must not block; an exception escaping f is reported on stderr.
   void run_callback(std::function<void()> f);
 
+  // Runs f on this hub's thread soon. Any thread may call it while the hub exists (not after:
+  // the caller must know the hub outlives the call); this is how other OS threads hand work
+  // to a hub. Callbacks still queued when the hub is destroyed are dropped.
+  void run_callback_threadsafe(std::function<void()> f);
+
+  // While external work is pending (a count: a thread-pool job, say), the hub waits for it
+  // instead of deciding that nothing can happen. Call both on the hub's thread.
+  void add_external_work();
+  void remove_external_work();
+
   // Runs the loop until nothing is left to do (no greenlet ready, no timer, no active
   // watcher), or until `timeout`. Returns true when nothing is left. Call from a greenlet
   // (normally main).
   bool join(MaybeDuration timeout = {});
+
+  // This hub's thread pool (gevent's hub.threadpool), created on first use with at most
+  // GEVENT_THREADPOOL_SIZE threads (default 10; malformed: std::invalid_argument). Defined by
+  // the sync layer, in gevent/threadpool.hpp.
+  ThreadPool& threadpool();
 
   // Counts for leak checks and monitoring.
   std::size_t live_greenlets() const { return live_count_; }
@@ -111,11 +129,16 @@ class Hub {
   void unlink_live(detail::GreenletBase& greenlet);
   void kill_live_greenlets();
   void discard_ready_queue();
+  void run_threadsafe_callbacks();
 
   std::thread::id thread_;
   std::unique_ptr<loop::Loop> loop_;
   std::unique_ptr<context::StackPool> stacks_;
   std::unique_ptr<loop::TimerWatcher> wakeup_timer_;
+  std::unique_ptr<loop::AsyncWatcher> threadsafe_wakeup_;
+  std::mutex threadsafe_mutex_;
+  std::vector<std::function<void()>> threadsafe_callbacks_;
+  std::size_t external_work_ = 0;
   detail::Ref<detail::GreenletBase> main_;
   detail::Ref<detail::GreenletBase> hub_;
   detail::GreenletBase* current_;
@@ -129,6 +152,9 @@ class Hub {
   detail::Clock::time_point wakeup_armed_for_{};
   detail::Waiter* joiner_ = nullptr;   // join() waits: an exhausted loop wakes it, no LoopExit
   detail::Waiter* drained_ = nullptr;  // woken when the last live greenlet is gone
+  // Last, so that even when ~Hub() returns early its threads are joined while the loop and
+  // threadsafe_wakeup_ still exist. A function-pointer deleter: core does not see sync.
+  std::unique_ptr<ThreadPool, void (*)(ThreadPool*)> threadpool_{nullptr, nullptr};
 };
 
 // This thread's hub (gevent.get_hub()).

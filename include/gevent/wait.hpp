@@ -11,19 +11,35 @@
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <type_traits>
 #include <vector>
 
 #include "gevent/detail/link.hpp"
+#include "gevent/detail/pull_iterator.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/duration.hpp"
 
 namespace gevent {
 
-// Anything with a wait-protocol core: `linkable()` returning detail::Linkable&.
+// Anything with a wait-protocol core (`linkable()` returning detail::Linkable&), or a pointer
+// to one: wait() and iwait() take a vector<Greenlet<T>> as well as a vector<Event*>.
 template <class T>
 concept Waitable = requires(T& t) {
   { t.linkable() } -> std::convertible_to<detail::Linkable&>;
-};
+}
+|| (std::is_pointer_v<T> && requires(T t) {
+  { t->linkable() } -> std::convertible_to<detail::Linkable&>;
+});
+
+namespace detail {
+template <class T>
+Linkable& linkable_of(T& object) {
+  if constexpr (std::is_pointer_v<T>)
+    return object->linkable();
+  else
+    return object.linkable();
+}
+}  // namespace detail
 
 namespace detail {
 
@@ -66,37 +82,24 @@ class IWait {
         core_(std::make_unique<detail::IWaitCore>(linkables(objects_), timeout,
                                                   count.value_or(objects_.size()))) {}
 
-  class iterator {
-   public:
-    using value_type = T*;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(IWait* owner) : owner_(owner) { advance(); }
-    T* operator*() const { return current_; }
-    iterator& operator++() {
-      advance();
-      return *this;
-    }
-    void operator++(int) { advance(); }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
-
-   private:
-    void advance() {
-      const std::size_t index = owner_->core_->next();
-      current_ = index == detail::IWaitCore::npos ? nullptr : owner_->objects_[index];
-    }
-    IWait* owner_ = nullptr;
-    T* current_ = nullptr;
-  };
+  using iterator = detail::PullIterator<IWait, T>;
 
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() { return {}; }
 
  private:
+  friend iterator;
+
+  // The next object to become ready, or null at the end.
+  T* next() {
+    const std::size_t index = core_->next();
+    return index == detail::IWaitCore::npos ? nullptr : objects_[index];
+  }
+
   static std::vector<detail::Linkable*> linkables(const std::vector<T*>& objects) {
     std::vector<detail::Linkable*> result;
     result.reserve(objects.size());
-    for (T* object : objects) result.push_back(&static_cast<detail::Linkable&>(object->linkable()));
+    for (T* object : objects) result.push_back(&detail::linkable_of(*object));
     return result;
   }
 

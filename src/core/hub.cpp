@@ -98,6 +98,9 @@ Hub::Hub()
   hub_->mark_running();
   context::prepare(*hub_, stacks_->acquire(kHubStackSize), &Hub::hub_entry);
   wakeup_timer_ = loop_->timer(Duration::zero(), Duration::zero(), [] {});
+  threadsafe_wakeup_ = loop_->async([this] { run_threadsafe_callbacks(); });
+  threadsafe_wakeup_->set_ref(false);  // only pending external work keeps the loop alive
+  threadsafe_wakeup_->start();
   detail::install_overflow_handler();
 }
 
@@ -110,9 +113,11 @@ Hub::~Hub() {
     return;
   }
   kill_live_greenlets();
+  threadpool_.reset();  // joins its threads; may queue wake-ups, so before discard_ready_queue
   discard_ready_queue();
   idle_signal_.reset();
   wakeup_timer_.reset();
+  threadsafe_wakeup_.reset();
   context::forget(*hub_);
   stacks_->release(hub_->stack);
   detail::uninstall_overflow_stack();
@@ -142,6 +147,33 @@ void Hub::run_callback(std::function<void()> f) {
   callback->run_ready = &run_function_callback;
   callback->function = std::move(f);
   ready_.push(callback.release());
+}
+
+void Hub::run_callback_threadsafe(std::function<void()> f) {
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    threadsafe_callbacks_.push_back(std::move(f));
+  }
+  threadsafe_wakeup_->send();
+}
+
+void Hub::run_threadsafe_callbacks() {
+  std::vector<std::function<void()>> callbacks;
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    callbacks.swap(threadsafe_callbacks_);
+  }
+  for (auto& callback : callbacks) run_callback(std::move(callback));
+}
+
+void Hub::add_external_work() {
+  if (external_work_++ == 0) threadsafe_wakeup_->set_ref(true);
+}
+
+void Hub::remove_external_work() {
+  if (external_work_ == 0)
+    throw std::logic_error("gevent: Hub::remove_external_work() without add_external_work()");
+  if (--external_work_ == 0) threadsafe_wakeup_->set_ref(false);
 }
 
 // --- the hub's own fiber ---
@@ -206,7 +238,8 @@ void Hub::arm_wakeup_timer() {
 bool Hub::nothing_can_happen() {
   const detail::TimerNode* join_timer = joiner_ ? joiner_->timer() : nullptr;
   const std::size_t timers_that_matter = timers_.size() - (join_timer && join_timer->armed());
-  if (!ready_.empty() || timers_that_matter > 0 || idle_signal_->has_links()) return false;
+  if (!ready_.empty() || timers_that_matter > 0 || idle_signal_->has_links() || external_work_)
+    return false;
   wakeup_timer_->stop();  // armed for nothing that matters; it must not count as alive
   return !loop_->alive();
 }

@@ -22,6 +22,26 @@ void Linkable::rawlink(Link& link) {
   tail_ = &link;
 }
 
+void Linkable::rawlink_front(Link& link) {
+  if (link.source_) link.source_->unlink(link);
+  link.source_ = this;
+  link.prev_ = nullptr;
+  link.next_ = head_;
+  if (head_)
+    head_->prev_ = &link;
+  else
+    tail_ = &link;
+  head_ = &link;
+}
+
+bool Linkable::notify_first() {
+  Link* first = head_;
+  if (!first) return false;
+  unlink(*first);
+  first->notify(*this);
+  return true;
+}
+
 void Linkable::unlink(Link& link) {
   if (link.source_ != this) return;
   if (link.prev_)

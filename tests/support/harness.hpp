@@ -7,7 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include "gevent/detail/sanitizers.hpp"
+
 namespace gevent::testing {
+
+// How many greenlets a stress test keeps alive at once. TSan gives each greenlet a fiber of
+// its own and dies past 8128 threads and fibers, so under TSan stress tests scale down.
+inline constexpr int kManyGreenlets = GEVENT_TSAN ? 2000 : 10000;
 
 // Open file descriptors of this process right now.
 int count_open_fds();

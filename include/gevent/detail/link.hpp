@@ -47,6 +47,10 @@ class Linkable {
  protected:
   // Notifies the links present now, in the order they were added.
   void notify_links();
+  // Unlinks the first link and notifies it; false if there was none.
+  bool notify_first();
+  // Puts `link` first, ahead of those already waiting.
+  void rawlink_front(Link& link);
 
  private:
   Link* head_ = nullptr;

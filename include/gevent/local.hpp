@@ -1,0 +1,69 @@
+// gevent.local: greenlet-local storage. Each greenlet sees its own T, made on its first
+// access and destroyed (in the hub) when the greenlet dies.
+//
+//   gevent::local<Request> request;
+//   void handler() { request->path = "/"; ... }   // every greenlet its own Request
+//
+// A local belongs to one thread's greenlets, like the greenlets themselves.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+
+#include "gevent/greenlet.hpp"
+
+namespace gevent {
+
+template <class T>
+class local {
+ public:
+  // Each greenlet's value starts as T{} ...
+  local() : local([] { return T{}; }) {}
+  // ... or as what `make` returns.
+  explicit local(std::function<T()> make)
+      : make_(std::move(make)), values_(std::make_shared<Values>()) {}
+  local(const local&) = delete;
+  local& operator=(const local&) = delete;
+  ~local() {
+    for (auto& [key, entry] : *values_) entry.owner.unlink(entry.token);
+  }
+
+  // The current greenlet's value, made on first access.
+  T& get() {
+    AnyGreenlet current = getcurrent();
+    const void* key = &current.linkable();
+    auto it = values_->find(key);
+    if (it == values_->end()) it = values_->emplace(key, make_entry(current)).first;
+    return it->second.value;
+  }
+  T& operator*() { return get(); }
+  T* operator->() { return &get(); }
+
+  // How many greenlets hold a value now.
+  std::size_t size() const { return values_->size(); }
+
+ private:
+  struct Entry {
+    T value;
+    AnyGreenlet owner;  // keeps the greenlet's address from being reused before cleanup
+    std::uint64_t token;
+  };
+  using Values = std::unordered_map<const void*, Entry>;
+
+  Entry make_entry(const AnyGreenlet& owner) {
+    const void* key = &owner.linkable();
+    const std::uint64_t token =
+        owner.rawlink([weak = std::weak_ptr<Values>(values_), key](AnyGreenlet&) {
+          if (auto values = weak.lock()) values->erase(key);
+        });
+    return Entry{make_(), owner, token};
+  }
+
+  std::function<T()> make_;
+  std::shared_ptr<Values> values_;
+};
+
+}  // namespace gevent

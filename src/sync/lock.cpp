@@ -1,0 +1,59 @@
+#include "gevent/lock.hpp"
+
+#include "gevent/hub.hpp"
+
+namespace gevent {
+
+bool Semaphore::acquire(bool blocking, MaybeDuration timeout) {
+  const auto permit_free = [this] { return counter_ > 0; };
+  if (permit_free() && waiters_.empty()) {
+    --counter_;
+    return true;
+  }
+  if (!blocking || !waiters_.wait_until(permit_free, timeout)) return false;
+  --counter_;
+  return true;
+}
+
+void Semaphore::release() { give_back(); }
+
+void Semaphore::give_back() {
+  ++counter_;
+  waiters_.wake_one();
+  available_.notify_links();
+}
+
+std::size_t Semaphore::wait(MaybeDuration timeout) {
+  if (counter_ == 0) detail::wait_ready(available_, timeout);
+  return counter_;
+}
+
+void BoundedSemaphore::release() {
+  if (counter_ >= bound_)
+    throw std::logic_error("gevent: semaphore released more times than it was acquired");
+  give_back();
+}
+
+bool RLock::is_owned() const { return owner_ && owner_ == &Hub::current().current_greenlet(); }
+
+bool RLock::acquire(bool blocking, MaybeDuration timeout) {
+  const detail::GreenletBase* me = &Hub::current().current_greenlet();
+  if (owner_ == me) {
+    ++depth_;
+    return true;
+  }
+  if (!block_.acquire(blocking, timeout)) return false;
+  owner_ = me;
+  depth_ = 1;
+  return true;
+}
+
+void RLock::release() {
+  if (!is_owned())
+    throw std::logic_error("gevent: RLock released by a greenlet that does not hold it");
+  if (--depth_ > 0) return;
+  owner_ = nullptr;
+  block_.release();
+}
+
+}  // namespace gevent

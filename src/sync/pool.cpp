@@ -1,0 +1,88 @@
+#include "gevent/pool.hpp"
+
+#include <stdexcept>
+
+namespace gevent {
+
+Group::Group()
+    : members_(std::make_unique<std::unordered_map<const void*, Member>>()),
+      self_(std::make_shared<Group*>(this)) {}
+
+Group::~Group() {
+  for (auto& [key, member] : *members_) member.greenlet.unlink(member.token);
+}
+
+void Group::add(const AnyGreenlet& greenlet) {
+  if (contains(greenlet)) return;
+  take_slot();
+  const std::uint64_t token =
+      greenlet.rawlink([weak = std::weak_ptr<Group*>(self_)](AnyGreenlet& dead) {
+        if (auto group = weak.lock()) (*group)->on_member_died(dead);
+      });
+  members_->emplace(key(greenlet), Member{greenlet, token});
+}
+
+bool Group::discard(const AnyGreenlet& greenlet) { return remove(greenlet, true); }
+
+bool Group::contains(const AnyGreenlet& greenlet) const {
+  return members_->count(key(greenlet)) != 0;
+}
+
+void Group::on_member_died(const AnyGreenlet& greenlet) {
+  if (!remove(greenlet, false)) return;
+  if (!greenlet.successful() && !first_failure_) {
+    first_failure_ = greenlet.exception();
+    failed_.set();
+  }
+}
+
+bool Group::remove(const AnyGreenlet& greenlet, bool unlink_member) {
+  auto it = members_->find(key(greenlet));
+  if (it == members_->end()) return false;
+  if (unlink_member) it->second.greenlet.unlink(it->second.token);
+  members_->erase(it);
+  free_slot();
+  if (members_->empty()) empty_signal_.notify_links();
+  return true;
+}
+
+bool Group::join(MaybeDuration timeout, bool raise_error) {
+  if (raise_error) {
+    first_failure_ = nullptr;
+    failed_.clear();
+  }
+  std::optional<detail::Clock::time_point> deadline;
+  if (timeout) deadline = detail::Clock::now() + timeout.value();
+  while (!empty()) {
+    if (raise_error && first_failure_) std::rethrow_exception(first_failure_);
+    MaybeDuration left;
+    if (deadline) left = std::max(Duration::zero(), *deadline - detail::Clock::now());
+    detail::Waiter waiter;
+    detail::WaiterLink on_empty(waiter), on_failure(waiter);
+    empty_signal_.rawlink(on_empty);
+    if (raise_error) failed_.linkable().rawlink(on_failure);
+    if (!waiter.wait(left)) return empty();
+  }
+  if (raise_error && first_failure_) std::rethrow_exception(first_failure_);
+  return true;
+}
+
+void Group::kill(std::exception_ptr exception, bool block, MaybeDuration timeout) {
+  std::vector<AnyGreenlet> targets;
+  for (auto& [key, member] : *members_) targets.push_back(member.greenlet);
+  killall(targets, std::move(exception), block, timeout);
+}
+
+void Group::killone(const AnyGreenlet& greenlet, std::exception_ptr exception, bool block,
+                    MaybeDuration timeout) {
+  if (contains(greenlet)) greenlet.kill(std::move(exception), block, timeout);
+}
+
+Pool::Pool(std::size_t size) : size_(size), slots_(size) {
+  if (size == 0)
+    throw std::invalid_argument("gevent: Pool(0) could never run anything; give it a size >= 1");
+}
+
+Pool::~Pool() = default;
+
+}  // namespace gevent
