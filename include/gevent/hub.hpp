@@ -3,6 +3,7 @@
 // schedules it again. Created on first use; gevent::get_hub() returns this thread's hub.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -130,6 +131,7 @@ class Hub {
   void kill_live_greenlets();
   void discard_ready_queue();
   void run_threadsafe_callbacks();
+  bool await_threadsafe_callbacks_briefly();
 
   std::thread::id thread_;
   std::unique_ptr<loop::Loop> loop_;
@@ -138,7 +140,9 @@ class Hub {
   std::unique_ptr<loop::AsyncWatcher> threadsafe_wakeup_;
   std::mutex threadsafe_mutex_;
   std::vector<std::function<void()>> threadsafe_callbacks_;
+  std::atomic<bool> threadsafe_pending_{false};  // callbacks wait: readable without the mutex
   std::size_t external_work_ = 0;
+  detail::Clock::time_point external_work_added_{};
   detail::Ref<detail::GreenletBase> main_;
   detail::Ref<detail::GreenletBase> hub_;
   detail::GreenletBase* current_;

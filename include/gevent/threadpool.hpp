@@ -27,6 +27,7 @@
 // hub itself is being destroyed, results that arrive too late are dropped with it.
 #pragma once
 
+#include <atomic>
 #include <concepts>
 #include <condition_variable>
 #include <cstddef>
@@ -178,6 +179,7 @@ class ThreadPool {
   mutable std::mutex mutex_;  // guards jobs_, idle_workers_ and running_
   std::condition_variable_any job_queued_;
   std::deque<std::unique_ptr<detail::ThreadPoolJob>> jobs_;
+  std::atomic<std::size_t> queued_{0};  // jobs_.size(), readable without the mutex
   std::size_t idle_workers_ = 0;
   std::size_t running_ = 0;
   std::vector<std::jthread> workers_;  // touched by the hub's thread only

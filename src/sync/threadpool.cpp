@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "gevent/detail/spin.hpp"
 #include "gevent/exceptions.hpp"
 
 namespace gevent {
@@ -57,6 +58,7 @@ void ThreadPool::submit(std::unique_ptr<detail::ThreadPoolJob> job) {
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(std::move(job));
+    queued_.store(jobs_.size(), std::memory_order_release);
   }
   job_queued_.notify_one();
   hub_.add_external_work();
@@ -79,6 +81,7 @@ void ThreadPool::abandon_queued_jobs() {
   {
     std::lock_guard lock(mutex_);
     dropped.swap(jobs_);
+    queued_.store(0, std::memory_order_release);
   }
   if (dropped.empty()) return;
   const auto reason = std::make_exception_ptr(
@@ -99,15 +102,23 @@ void ThreadPool::work(std::stop_token stop) {
   }
 }
 
-// The next queued job, or null once the pool is stopping.
+// The next queued job, or null once the pool is stopping. An idle worker first spins a
+// little (jobs often come back to back), then sleeps on the condition variable.
 std::unique_ptr<detail::ThreadPoolJob> ThreadPool::next_job(std::stop_token stop) {
   std::unique_lock lock(mutex_);
   ++idle_workers_;
+  if (jobs_.empty()) {
+    lock.unlock();
+    detail::spin_until(
+        [&] { return queued_.load(std::memory_order_acquire) > 0 || stop.stop_requested(); });
+    lock.lock();
+  }
   const bool has_job = job_queued_.wait(lock, stop, [this] { return !jobs_.empty(); });
   --idle_workers_;
   if (!has_job) return nullptr;
   std::unique_ptr<detail::ThreadPoolJob> job = std::move(jobs_.front());
   jobs_.pop_front();
+  queued_.store(jobs_.size(), std::memory_order_release);
   ++running_;
   return job;
 }
