@@ -99,9 +99,12 @@ class Group {
   template <class R>
   friend class MapIterable;
 
-  struct Member {
+  // A member and its link to the member's death, notified synchronously as it dies.
+  struct Member final : detail::Link {
+    Member(Group& group, const AnyGreenlet& greenlet) : group(group), greenlet(greenlet) {}
+    void notify(detail::Linkable&) override { group.on_member_died(greenlet); }
+    Group& group;
     AnyGreenlet greenlet;
-    std::uint64_t token;
   };
   class EmptySignal final : public detail::Linkable {
    public:
@@ -113,15 +116,13 @@ class Group {
     const Group& group_;
   };
 
-  void on_member_died(const AnyGreenlet& greenlet);
-  bool remove(const AnyGreenlet& greenlet, bool unlink_member);
+  void on_member_died(AnyGreenlet greenlet);
   static const void* key(const AnyGreenlet& greenlet) { return &greenlet.linkable(); }
 
   std::unique_ptr<std::unordered_map<const void*, Member>> members_;
   EmptySignal empty_signal_{*this};
   Event failed_;
   std::exception_ptr first_failure_;
-  std::shared_ptr<Group*> self_;  // lets death callbacks queued in the hub outlive the group
 };
 
 // A Group with at most `size` members at once: spawn and add wait for a free slot.
@@ -153,7 +154,6 @@ template <class R>
 class MapIterable {
  public:
   using Value = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
-
   using iterator = detail::PullIterator<MapIterable, Value>;
 
   template <class F, class Range>
@@ -167,6 +167,7 @@ class MapIterable {
   }
   MapIterable(const MapIterable&) = delete;
   MapIterable& operator=(const MapIterable&) = delete;
+  // Tasks refer to this object: they are all dead before it goes.
   ~MapIterable() {
     feeder_.kill();
     for (auto& [index, task] : running_) task.kill();
@@ -178,21 +179,42 @@ class MapIterable {
  private:
   friend iterator;
 
+  // What a task leaves behind: its value or the exception it threw.
+  struct Outcome {
+    std::optional<Value> value;
+    std::exception_ptr exception;
+  };
+
   template <class F, class Input>
   void feed(F& f, std::vector<Input>& inputs) {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       room_.acquire();
-      auto task = group_.spawn([f, input = std::move(inputs[i])]() mutable { return f(input); });
-      running_.emplace(i, task);
-      task.rawlink([this, alive = std::weak_ptr<bool>(alive_), i](Greenlet<R>&) {
-        if (alive.lock()) finished(i);
-      });
+      running_.emplace(i, group_.spawn([this, i, f, input = std::move(inputs[i])]() mutable {
+        finished(i, run(f, input));
+      }));
     }
     total_ = inputs.size();
     arrived_.set();
   }
 
-  void finished(std::size_t index) {
+  template <class F, class Input>
+  static Outcome run(F& f, Input& input) {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        f(input);
+        return Outcome{Value{}, nullptr};
+      } else {
+        return Outcome{f(input), nullptr};
+      }
+    } catch (const GreenletExit&) {
+      throw;  // killed: the iteration is being abandoned
+    } catch (...) {
+      return Outcome{std::nullopt, std::current_exception()};
+    }
+  }
+
+  void finished(std::size_t index, Outcome outcome) {
+    outcomes_.emplace(index, std::move(outcome));
     done_.push_back(index);
     arrived_.set();
   }
@@ -200,6 +222,7 @@ class MapIterable {
   // The next result in the chosen order, or null at the end. Rethrows a task's exception.
   Value* next() {
     if (current_index_) {
+      outcomes_.erase(*current_index_);
       running_.erase(*current_index_);
       room_.release();
       current_index_.reset();
@@ -225,27 +248,22 @@ class MapIterable {
   Value* deliver(std::size_t index) {
     ++yielded_;
     current_index_ = index;
-    Greenlet<R>& task = running_.at(index);
-    if constexpr (std::is_void_v<R>) {
-      task.get();
-      return &unit_;
-    } else {
-      return &task.get();
-    }
+    Outcome& outcome = outcomes_.at(index);
+    if (outcome.exception) std::rethrow_exception(outcome.exception);
+    return &*outcome.value;
   }
 
   Group& group_;
   bool ordered_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks queued in the hub
   Semaphore room_;
   Greenlet<void> feeder_;
-  std::unordered_map<std::size_t, Greenlet<R>> running_;
+  std::unordered_map<std::size_t, Greenlet<void>> running_;
+  std::unordered_map<std::size_t, Outcome> outcomes_;
   std::deque<std::size_t> done_;
   Event arrived_;
   std::optional<std::size_t> total_;
   std::optional<std::size_t> current_index_;
   std::size_t yielded_ = 0;
-  [[no_unique_address]] std::monostate unit_;
 };
 
 template <class F, std::ranges::input_range Range>

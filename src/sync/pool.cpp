@@ -4,46 +4,37 @@
 
 namespace gevent {
 
-Group::Group()
-    : members_(std::make_unique<std::unordered_map<const void*, Member>>()),
-      self_(std::make_shared<Group*>(this)) {}
+Group::Group() : members_(std::make_unique<std::unordered_map<const void*, Member>>()) {}
 
-Group::~Group() {
-  for (auto& [key, member] : *members_) member.greenlet.unlink(member.token);
-}
+Group::~Group() = default;  // each Member unlinks itself from its greenlet
 
 void Group::add(const AnyGreenlet& greenlet) {
   if (contains(greenlet)) return;
   take_slot();
-  const std::uint64_t token =
-      greenlet.rawlink([weak = std::weak_ptr<Group*>(self_)](AnyGreenlet& dead) {
-        if (auto group = weak.lock()) (*group)->on_member_died(dead);
-      });
-  members_->emplace(key(greenlet), Member{greenlet, token});
+  auto [it, added] = members_->try_emplace(key(greenlet), *this, greenlet);
+  greenlet.linkable().rawlink(it->second);
+  if (greenlet.ready()) on_member_died(greenlet);  // dead already: in and out at once
 }
 
-bool Group::discard(const AnyGreenlet& greenlet) { return remove(greenlet, true); }
+bool Group::discard(const AnyGreenlet& greenlet) {
+  if (members_->erase(key(greenlet)) == 0) return false;
+  free_slot();
+  if (members_->empty()) empty_signal_.notify_links();
+  return true;
+}
 
 bool Group::contains(const AnyGreenlet& greenlet) const {
   return members_->count(key(greenlet)) != 0;
 }
 
-void Group::on_member_died(const AnyGreenlet& greenlet) {
-  if (!remove(greenlet, false)) return;
+// Runs inside the dying greenlet (or the killer), through the member's link: it must not
+// block. The argument is a copy: discarding destroys the Member that holds the original.
+void Group::on_member_died(AnyGreenlet greenlet) {
+  if (!discard(greenlet)) return;
   if (!greenlet.successful() && !first_failure_) {
     first_failure_ = greenlet.exception();
     failed_.set();
   }
-}
-
-bool Group::remove(const AnyGreenlet& greenlet, bool unlink_member) {
-  auto it = members_->find(key(greenlet));
-  if (it == members_->end()) return false;
-  if (unlink_member) it->second.greenlet.unlink(it->second.token);
-  members_->erase(it);
-  free_slot();
-  if (members_->empty()) empty_signal_.notify_links();
-  return true;
 }
 
 bool Group::join(MaybeDuration timeout, bool raise_error) {
