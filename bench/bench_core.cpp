@@ -155,7 +155,7 @@ double pool_imap_unordered_ns(long n) {
   return best_ns_per_op(n, [&] {
     gevent::Pool pool{100};
     long sum = 0;
-    for (long* r : pool.imap_unordered([](long x) { return x + 1; }, inputs)) sum += *r;
+    for (long r : pool.imap_unordered([](long x) { return x + 1; }, inputs)) sum += r;
     if (sum != n * (n + 1) / 2) std::abort();
   });
 }

@@ -280,7 +280,8 @@ template <std::ranges::range Range>
 auto joinall(Range&& greenlets, MaybeDuration timeout = {}, bool raise_error = false,
              std::optional<std::size_t> count = {}) {
   std::vector<std::ranges::range_value_t<Range>*> done;
-  for (auto* g : iwait(greenlets, timeout, count)) {
+  for (auto& greenlet : iwait(greenlets, timeout, count)) {
+    auto* g = &greenlet;
     done.push_back(g);
     if (raise_error && !g->successful()) std::rethrow_exception(g->exception());
   }

@@ -3,7 +3,7 @@
 //   gevent::Pool workers{10};                      // at most 10 greenlets at a time
 //   for (auto url : urls) workers.spawn(fetch, url);  // blocks while all 10 are busy
 //   workers.join();
-//   for (auto* result : workers.imap_unordered(fetch, urls)) use(*result);
+//   for (auto& result : workers.imap_unordered(fetch, urls)) use(result);
 #pragma once
 
 #include <cstddef>
@@ -76,11 +76,10 @@ class Group {
   template <class F, std::ranges::input_range Range>
   auto map(F f, Range&& inputs);
 
-  // Lazily maps f over the inputs in member greenlets; iterating yields a pointer to each
-  // result, in input order (imap) or as each finishes (imap_unordered). At most
-  // `max_buffered` results wait unconsumed (default: the pool's size, 1000 for a Group). An
-  // exception from f is rethrown when its result is reached. Leaving the loop early kills
-  // what is still running.
+  // Lazily maps f over the inputs in member greenlets; iterating yields each result, in input order
+  // (imap) or as each finishes (imap_unordered). At most `max_buffered` results wait unconsumed
+  // (default: the pool's size, 1000 for a Group). An exception from f is rethrown when its result
+  // is reached. Leaving the loop early kills what is still running.
   template <class F, std::ranges::input_range Range>
   auto imap(F f, Range&& inputs, std::size_t max_buffered = 0);
   template <class F, std::ranges::input_range Range>
@@ -285,8 +284,8 @@ auto Group::map(F f, Range&& inputs) {
   using R = std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>;
   static_assert(!std::is_void_v<R>, "gevent: map needs a function that returns a value");
   std::vector<R> results;
-  for (R* result : imap(std::move(f), std::forward<Range>(inputs)))
-    results.push_back(std::move(*result));
+  for (R& result : imap(std::move(f), std::forward<Range>(inputs)))
+    results.push_back(std::move(result));
   return results;
 }
 

@@ -1,7 +1,7 @@
 // wait() and iwait() over anything waitable: Greenlet handles now, and every blocking object
 // later (Event, AsyncResult, Semaphore, Queue, ...), since all share the one wait protocol.
 //
-//   for (auto* g : gevent::iwait(greenlets)) use(*g);     // in the order they finish
+//   for (auto& g : gevent::iwait(greenlets)) use(g);      // in the order they finish
 //   auto ready = gevent::wait(greenlets, 1s);             // the ones ready within 1 s
 #pragma once
 
@@ -124,7 +124,7 @@ template <std::ranges::range Range>
 requires Waitable<std::ranges::range_value_t<Range>>
 auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
   std::vector<std::ranges::range_value_t<Range>*> ready;
-  for (auto* object : iwait(objects, timeout, count)) ready.push_back(object);
+  for (auto& object : iwait(objects, timeout, count)) ready.push_back(&object);
   return ready;
 }
 

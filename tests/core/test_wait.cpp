@@ -26,7 +26,7 @@ std::vector<gevent::Greenlet<int>> sleepers(std::initializer_list<int> ms) {
 TEST_F(WaitTest, IwaitYieldsInTheOrderTheyFinish) {
   auto all = sleepers({30, 10, 20});
   std::vector<int> order;
-  for (auto* g : gevent::iwait(all)) order.push_back(g->get());
+  for (auto& g : gevent::iwait(all)) order.push_back(g.get());
   EXPECT_EQ(order, (std::vector<int>{10, 20, 30}));
 }
 
@@ -34,17 +34,17 @@ TEST_F(WaitTest, IwaitYieldsAlreadyFinishedOnesFirst) {
   auto all = sleepers({20, 1});
   all[1].join();
   std::vector<int> order;
-  for (auto* g : gevent::iwait(all)) order.push_back(g->get());
+  for (auto& g : gevent::iwait(all)) order.push_back(g.get());
   EXPECT_EQ(order, (std::vector<int>{1, 20}));
 }
 
 TEST_F(WaitTest, IwaitStopsAtCountAndAtTimeout) {
   auto all = sleepers({5, 10, 300});
   std::vector<int> first;
-  for (auto* g : gevent::iwait(all, {}, 1)) first.push_back(g->get());
+  for (auto& g : gevent::iwait(all, {}, 1)) first.push_back(g.get());
   EXPECT_EQ(first, (std::vector<int>{5}));
   std::vector<int> in_time;
-  for (auto* g : gevent::iwait(all, 50ms)) in_time.push_back(g->get());
+  for (auto& g : gevent::iwait(all, 50ms)) in_time.push_back(g.get());
   EXPECT_EQ(in_time, (std::vector<int>{5, 10}));
   gevent::killall(all);
 }

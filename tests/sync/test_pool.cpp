@@ -123,8 +123,8 @@ TEST_F(PoolTest, ImapIsOrderedAndImapUnorderedYieldsAsTheyFinish) {
     return ms;
   };
   std::vector<int> ordered, unordered;
-  for (int* r : pool.imap(slow, inputs)) ordered.push_back(*r);
-  for (int* r : pool.imap_unordered(slow, inputs)) unordered.push_back(*r);
+  for (int& r : pool.imap(slow, inputs)) ordered.push_back(r);
+  for (int& r : pool.imap_unordered(slow, inputs)) unordered.push_back(r);
   EXPECT_EQ(ordered, (std::vector<int>{30, 10, 20}));
   EXPECT_EQ(unordered, (std::vector<int>{10, 20, 30}));
 }
@@ -154,7 +154,7 @@ TEST_F(PoolTest, ImapRethrowsAFailureAndLeavingEarlyKillsTheRest) {
   std::vector<int> inputs{1, 2, 3, 4, 5, 6};
   EXPECT_THROW(
       {
-        for (int* r : pool.imap(
+        for (int& r : pool.imap(
                  [](int i) {
                    if (i == 3) throw std::runtime_error("three");
                    gevent::sleep(std::chrono::milliseconds(i));
@@ -174,14 +174,14 @@ TEST_F(PoolTest, ProducerConsumerPipelineThroughAPool) {
   std::iota(inputs.begin(), inputs.end(), 1);
   long sum = 0;
   std::set<int> seen;
-  for (int* r : pool.imap_unordered(
+  for (int& r : pool.imap_unordered(
            [](int i) {
              gevent::sleep();
              return i * 2;
            },
            inputs)) {
-    sum += *r;
-    seen.insert(*r);
+    sum += r;
+    seen.insert(r);
   }
   EXPECT_EQ(sum, 2L * 2000 * 2001 / 2);
   EXPECT_EQ(seen.size(), 2000u);

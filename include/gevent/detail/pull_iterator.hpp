@@ -1,5 +1,6 @@
 // An input iterator over a source that hands out one element at a time, possibly waiting
-// for it: `T* Source::next()` returns the next element, or null at the end.
+// for it: `T* Source::next()` returns the next element, or null at the end. Dereferencing
+// gives the element itself, so `for (auto& x : source)` reads as over a container.
 #pragma once
 
 #include <cstddef>
@@ -10,13 +11,13 @@ namespace gevent::detail {
 template <class Source, class T>
 class PullIterator {
  public:
-  using value_type = T*;
+  using value_type = T;
   using difference_type = std::ptrdiff_t;
 
   PullIterator() = default;
   explicit PullIterator(Source* source) : source_(source) { advance(); }
 
-  T* operator*() const { return current_; }
+  T& operator*() const { return *current_; }
   PullIterator& operator++() {
     advance();
     return *this;
