@@ -116,10 +116,17 @@ class AsyncResult {
   bool wait(MaybeDuration timeout = {}) const { return detail::wait_flag(state_->core, timeout); }
 
   // Waits for the result (up to `timeout`, else throws gevent::Timeout), then returns the
-  // value or rethrows the exception.
-  decltype(auto) get(MaybeDuration timeout = {}) const {
+  // value or rethrows the exception. On a temporary handle it returns the value itself,
+  // moved out, rather than a reference that would dangle.
+  decltype(auto) get(MaybeDuration timeout = {}) const& {
     if (!wait(timeout)) throw Timeout(timeout, false);
     return get_nowait();
+  }
+  T get(MaybeDuration timeout = {}) && {
+    if constexpr (std::is_void_v<T>)
+      static_cast<const AsyncResult&>(*this).get(timeout);
+    else
+      return std::move(static_cast<const AsyncResult&>(*this).get(timeout));
   }
   // The result if ready; gevent::Timeout if not (as gevent's get_nowait).
   decltype(auto) get_nowait() const {

@@ -7,10 +7,12 @@
 namespace gevent {
 
 // Thrown into a greenlet by kill(). A greenlet that ends with it counts as successful,
-// and it is not reported on stderr.
-class GreenletExit : public std::exception {
+// and it is not reported on stderr. Like Python's BaseException (and boost's
+// thread_interrupted), it does not derive from std::exception, so `catch (const
+// std::exception&)` in ordinary error handling does not swallow a kill.
+class GreenletExit {
  public:
-  const char* what() const noexcept override { return "gevent::GreenletExit"; }
+  const char* what() const noexcept { return "gevent::GreenletExit"; }
 };
 
 // The main greenlet waits, and nothing (no greenlet ready to run, no timer, no active

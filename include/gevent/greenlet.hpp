@@ -183,11 +183,19 @@ class Greenlet : public AnyGreenlet {
       : AnyGreenlet(make(options, std::forward<F>(f), std::forward<Args>(args)...)) {}
 
   // Waits for the greenlet (up to `timeout`, else throws gevent::Timeout), then returns its
-  // value, or rethrows the exception it died with (GreenletExit if it was killed).
-  decltype(auto) get(MaybeDuration timeout = {}) const {
+  // value, or rethrows the exception it died with (GreenletExit if it was killed). The value
+  // lives as long as a handle does: on a temporary handle (`spawn(f).get()`) get() returns
+  // the value itself, moved out, rather than a reference that would dangle.
+  decltype(auto) get(MaybeDuration timeout = {}) const& {
     if (!join(timeout)) throw Timeout(timeout, false);
     rethrow_failure();
     if constexpr (!std::is_void_v<T>) return static_cast<T&>(*state().result);
+  }
+  T get(MaybeDuration timeout = {}) && {
+    if constexpr (std::is_void_v<T>)
+      static_cast<const Greenlet&>(*this).get(timeout);
+    else
+      return std::move(static_cast<const Greenlet&>(*this).get(timeout));
   }
 
   std::uint64_t link(std::function<void(Greenlet&)> callback) const {
@@ -274,27 +282,42 @@ void spawn_raw(F&& f, Args&&... args) { spawn(std::forward<F>(f), std::forward<A
 inline AnyGreenlet getcurrent() { return AnyGreenlet::from(Hub::current().current_greenlet()); }
 
 // Waits for the greenlets (all, or the first `count`) to finish, up to `timeout`; returns
-// the finished ones in the order they finished. With raise_error, the first failure's
-// exception is rethrown as soon as it is seen.
+// the finished ones in the order they finished (pointers into `greenlets`, or handles when
+// given a temporary range). With raise_error, the first failure's exception is rethrown as
+// soon as it is seen.
 template <std::ranges::range Range>
 auto joinall(Range&& greenlets, MaybeDuration timeout = {}, bool raise_error = false,
              std::optional<std::size_t> count = {}) {
-  std::vector<std::ranges::range_value_t<Range>*> done;
-  for (auto& greenlet : iwait(greenlets, timeout, count)) {
-    auto* g = &greenlet;
-    done.push_back(g);
-    if (raise_error && !g->successful()) std::rethrow_exception(g->exception());
+  constexpr bool borrowed = std::is_lvalue_reference_v<Range>;
+  using T = std::ranges::range_value_t<Range>;
+  std::vector<std::conditional_t<borrowed, T*, T>> done;
+  for (auto& greenlet : iwait(std::forward<Range>(greenlets), timeout, count)) {
+    if constexpr (borrowed)
+      done.push_back(&greenlet);
+    else
+      done.push_back(greenlet);
+    if (raise_error && !greenlet.successful()) std::rethrow_exception(greenlet.exception());
   }
   return done;
 }
 
 // Kills every greenlet (see AnyGreenlet::kill); with `block`, waits up to `timeout` for all
-// of them to die.
+// of them to die. If the caller is among them, it is killed last, after the others.
 template <std::ranges::range Range>
 void killall(Range&& greenlets, std::exception_ptr exception = nullptr, bool block = true,
              MaybeDuration timeout = {}) {
-  for (auto& g : greenlets) g.kill(exception, false);
-  if (block) joinall(greenlets, timeout);
+  const AnyGreenlet current = getcurrent();
+  std::vector<AnyGreenlet> others;
+  bool caller_included = false;
+  for (const AnyGreenlet& g : greenlets) {
+    if (g == current)
+      caller_included = true;
+    else
+      others.push_back(g);
+  }
+  for (auto& g : others) g.kill(exception, false);
+  if (block) joinall(others, timeout);
+  if (caller_included) current.kill(exception);
 }
 
 }  // namespace gevent

@@ -10,14 +10,15 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include "gevent/detail/greenlet_base.hpp"
 #include "gevent/detail/link.hpp"
+#include "gevent/detail/ref.hpp"
 #include "gevent/detail/wait_list.hpp"
 #include "gevent/duration.hpp"
 
 namespace gevent {
 
 namespace detail {
-class GreenletBase;
 
 // Readiness for wait()/iwait(): a semaphore with a free permit.
 class PermitLinkable final : public Linkable {
@@ -105,7 +106,7 @@ class RLock {
 
   bool acquire(bool blocking = true, MaybeDuration timeout = {});
   void release();
-  bool locked() const { return owner_ != nullptr; }
+  bool locked() const { return static_cast<bool>(owner_); }
   // Whether the current greenlet holds it.
   bool is_owned() const;
 
@@ -115,7 +116,7 @@ class RLock {
 
  private:
   Semaphore block_{1};
-  const detail::GreenletBase* owner_ = nullptr;
+  detail::Ref<detail::GreenletBase> owner_;  // counted: a dead owner's address is not reused
   std::size_t depth_ = 0;
 };
 

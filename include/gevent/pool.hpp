@@ -166,10 +166,14 @@ class MapIterable {
   }
   MapIterable(const MapIterable&) = delete;
   MapIterable& operator=(const MapIterable&) = delete;
-  // Tasks refer to this object: they are all dead before it goes.
+  // Tasks refer to this object: they are all dead before it goes. An exception thrown at the
+  // caller while it waits for them here (a kill, a Timeout) cannot leave a destructor: it is
+  // thrown again at the caller's next switch point.
   ~MapIterable() {
-    feeder_.kill();
-    for (auto& [index, task] : running_) task.kill();
+    std::exception_ptr interrupted;
+    stop(feeder_, interrupted);
+    for (auto& [index, task] : running_) stop(task.greenlet, interrupted);
+    if (interrupted) Hub::current().current_greenlet().throw_into(interrupted);
   }
 
   iterator begin() { return iterator(this); }
@@ -184,13 +188,44 @@ class MapIterable {
     std::exception_ptr exception;
   };
 
+  // A running task, and its link to the task's death: a task killed before it could record
+  // an outcome (even before it started) records its GreenletExit there.
+  struct Task final : detail::Link {
+    Task(MapIterable& owner, std::size_t index, Greenlet<void> greenlet)
+        : owner(owner), index(index), greenlet(std::move(greenlet)) {
+      this->greenlet.linkable().rawlink(*this);
+    }
+    void notify(detail::Linkable&) override { owner.task_died(index, greenlet); }
+    MapIterable& owner;
+    std::size_t index;
+    Greenlet<void> greenlet;
+  };
+
+  static void stop(const AnyGreenlet& greenlet, std::exception_ptr& interrupted) {
+    greenlet.kill(nullptr, false);
+    while (!greenlet.dead()) {
+      try {
+        greenlet.join();
+      } catch (...) {
+        if (!interrupted) interrupted = std::current_exception();
+      }
+    }
+  }
+
+  void task_died(std::size_t index, const AnyGreenlet& greenlet) {
+    if (outcomes_.count(index)) return;
+    const std::exception_ptr why = greenlet.exception();
+    finished(index, Outcome{std::nullopt, why ? why : std::make_exception_ptr(GreenletExit())});
+  }
+
   template <class F, class Input>
   void feed(F& f, std::vector<Input>& inputs) {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       room_.acquire();
-      running_.emplace(i, group_.spawn([this, i, f, input = std::move(inputs[i])]() mutable {
-        finished(i, run(f, input));
-      }));
+      running_.try_emplace(i, *this, i,
+                           group_.spawn([this, i, f, input = std::move(inputs[i])]() mutable {
+                             finished(i, run(f, input));
+                           }));
     }
     total_ = inputs.size();
     arrived_.set();
@@ -256,7 +291,7 @@ class MapIterable {
   bool ordered_;
   Semaphore room_;
   Greenlet<void> feeder_;
-  std::unordered_map<std::size_t, Greenlet<void>> running_;
+  std::unordered_map<std::size_t, Task> running_;
   std::unordered_map<std::size_t, Outcome> outcomes_;
   std::deque<std::size_t> done_;
   Event arrived_;

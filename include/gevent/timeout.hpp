@@ -8,7 +8,8 @@
 //
 // A greenlet that never waits cannot be interrupted (there is no switch point to throw at).
 // The object thrown is a copy that carries the original's identity: t.is(timeout) tells
-// whether the expiry caught is this scope's own or an enclosing one's.
+// whether the expiry caught is this scope's own or an enclosing one's. Like GreenletExit it
+// does not derive from std::exception: `catch (const std::exception&)` does not swallow it.
 #pragma once
 
 #include <cstdint>
@@ -17,17 +18,14 @@
 #include <type_traits>
 #include <utility>
 
+#include "gevent/detail/greenlet_base.hpp"
+#include "gevent/detail/ref.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
 
 namespace gevent {
 
-class Hub;
-namespace detail {
-class GreenletBase;
-}
-
-class Timeout : public std::exception {
+class Timeout {
  public:
   // No limit: never fires (gevent's Timeout(None)).
   Timeout() noexcept;
@@ -36,7 +34,7 @@ class Timeout : public std::exception {
   // The copy carries identity and limit, not the timer: it is what a throw carries.
   Timeout(const Timeout& other) noexcept;
   Timeout& operator=(const Timeout&) = delete;
-  ~Timeout() override;
+  ~Timeout();
 
   // (Re)arms the limit for the calling greenlet. No effect without a limit.
   void start();
@@ -45,7 +43,7 @@ class Timeout : public std::exception {
   MaybeDuration seconds() const;
   // Whether this (a caught exception) is the expiry of `other`, or `other` itself.
   bool is(const Timeout& other) const noexcept { return id_ == other.id_; }
-  const char* what() const noexcept override { return what_; }
+  const char* what() const noexcept { return what_; }
 
  private:
   static void expire(detail::TimerNode& node);
@@ -55,7 +53,7 @@ class Timeout : public std::exception {
     Timeout* owner;
   } node_;
   Hub* hub_ = nullptr;
-  detail::GreenletBase* target_ = nullptr;
+  detail::Ref<detail::GreenletBase> target_;  // kept alive while the limit is armed
   std::optional<Duration> seconds_;
   std::uint64_t id_;
   char what_[64];

@@ -81,6 +81,11 @@ class IWait {
       : objects_(std::move(objects)),
         core_(std::make_unique<detail::IWaitCore>(linkables(objects_), timeout,
                                                   count.value_or(objects_.size()))) {}
+  // Over objects it keeps itself (copies of handles from a temporary range).
+  IWait(std::vector<T> owned, MaybeDuration timeout, std::optional<std::size_t> count)
+      : IWait(pointers_to(owned), timeout, count) {
+    owned_ = std::move(owned);  // moving a vector keeps its elements where they are
+  }
 
   using iterator = detail::PullIterator<IWait, T>;
 
@@ -96,6 +101,12 @@ class IWait {
     return index == detail::IWaitCore::npos ? nullptr : objects_[index];
   }
 
+  static std::vector<T*> pointers_to(std::vector<T>& objects) {
+    std::vector<T*> result;
+    for (T& object : objects) result.push_back(&object);
+    return result;
+  }
+
   static std::vector<detail::Linkable*> linkables(const std::vector<T*>& objects) {
     std::vector<detail::Linkable*> result;
     result.reserve(objects.size());
@@ -103,28 +114,44 @@ class IWait {
     return result;
   }
 
+  std::vector<T> owned_;
   std::vector<T*> objects_;
   std::unique_ptr<detail::IWaitCore> core_;
 };
 
 // Yields each object as it becomes ready (those ready already first, in order), until
-// `count` objects (default: all) were yielded or `timeout` passes.
+// `count` objects (default: all) were yielded or `timeout` passes. Given a temporary range
+// (`iwait(std::vector{a, b})`) it keeps copies of the elements, so they must be copyable
+// handles; pass a range of non-copyable objects (Event, Queue) as an lvalue.
 template <std::ranges::range Range>
 requires Waitable<std::ranges::range_value_t<Range>>
 auto iwait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
   using T = std::ranges::range_value_t<Range>;
-  std::vector<T*> pointers;
-  for (auto& object : objects) pointers.push_back(&object);
-  return IWait<T>(std::move(pointers), timeout, count);
+  if constexpr (std::is_lvalue_reference_v<Range>) {
+    std::vector<T*> pointers;
+    for (auto& object : objects) pointers.push_back(&object);
+    return IWait<T>(std::move(pointers), timeout, count);
+  } else {
+    return IWait<T>(std::vector<T>(std::ranges::begin(objects), std::ranges::end(objects)), timeout,
+                    count);
+  }
 }
 
 // Waits until `count` objects (default: all) are ready or `timeout` passes; returns the ready
-// ones in the order they became ready.
+// ones in the order they became ready: pointers into `objects`, or, for a temporary range,
+// copies of its elements.
 template <std::ranges::range Range>
 requires Waitable<std::ranges::range_value_t<Range>>
 auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
-  std::vector<std::ranges::range_value_t<Range>*> ready;
-  for (auto& object : iwait(objects, timeout, count)) ready.push_back(&object);
+  constexpr bool borrowed = std::is_lvalue_reference_v<Range>;
+  using T = std::ranges::range_value_t<Range>;
+  std::vector<std::conditional_t<borrowed, T*, T>> ready;
+  for (auto& object : iwait(std::forward<Range>(objects), timeout, count)) {
+    if constexpr (borrowed)
+      ready.push_back(&object);
+    else
+      ready.push_back(object);
+  }
   return ready;
 }
 

@@ -92,6 +92,7 @@ struct GreenletExtras {
   std::vector<std::unique_ptr<CallbackLink>> links;
   std::uint64_t next_token = 1;
   std::unique_ptr<StartTimer> start_timer;
+  std::vector<std::exception_ptr> more_pending;  // thrown at the switch points after the next
 };
 
 GreenletBase::GreenletBase(Hub& hub, Kind kind, std::size_t stack_size)
@@ -177,8 +178,25 @@ void GreenletBase::kill(std::exception_ptr exception, bool block, MaybeDuration 
 }
 
 void GreenletBase::throw_into(std::exception_ptr exception) {
-  if (!pending_) pending_ = std::move(exception);
+  if (state_ == State::dead) return;
+  if (!pending_) {
+    pending_ = std::move(exception);
+  } else if (is_greenlet_exit(exception)) {
+    pending_ = std::move(exception);  // a kill ends the greenlet: what else was due is moot
+    if (extras_) extras_->more_pending.clear();
+  } else if (!is_greenlet_exit(pending_)) {
+    extras().more_pending.push_back(std::move(exception));
+  }
   hub_->schedule(*this);
+}
+
+std::exception_ptr GreenletBase::take_pending() {
+  std::exception_ptr now = std::exchange(pending_, nullptr);
+  if (now && extras_ && !extras_->more_pending.empty()) {
+    pending_ = std::move(extras_->more_pending.front());
+    extras_->more_pending.erase(extras_->more_pending.begin());
+  }
+  return now;
 }
 
 // The frames of a finished greenlet are never unwound (its fiber just stops), so nothing
@@ -211,7 +229,10 @@ void GreenletBase::die_before_start(std::exception_ptr exception) {
   record_outcome(exception);
   if (held_self) {
     hub_->on_greenlet_died_unstarted(*this);
-    if (!queued_) release();  // else the run queue drops it when it comes up
+    if (queued_)
+      queue_holds_ref_ = true;  // the run queue drops it when it comes up
+    else
+      release();
   }
   notify_links();
 }

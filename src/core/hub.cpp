@@ -135,7 +135,7 @@ void Hub::discard_ready_queue() {
     }
     auto& greenlet = static_cast<GreenletBase&>(*node);
     greenlet.set_queued(false);
-    if (greenlet.state() == State::dead) greenlet.release();
+    if (greenlet.dequeue_drops_ref()) greenlet.release();
   }
 }
 
@@ -287,7 +287,7 @@ void Hub::resume_ready(detail::ReadyNode* node) {
 void Hub::switch_into(GreenletBase& greenlet) {
   greenlet.set_queued(false);
   if (greenlet.state() == State::dead) {  // killed after it was queued to start
-    greenlet.release();
+    if (greenlet.dequeue_drops_ref()) greenlet.release();
     return;
   }
   if (greenlet.state() == State::scheduled && !start_fiber(greenlet)) return;
@@ -312,6 +312,9 @@ bool Hub::start_fiber(GreenletBase& greenlet) {
 void Hub::switch_out() {
   GreenletBase& self = *current_;
   if (&self == hub_.get()) throw_blocking_in_hub("a blocking call");
+  // An exception still due (a second kill or Timeout that arrived together with the last
+  // one) is thrown at this switch point instead of waiting.
+  if (std::exception_ptr pending = self.take_pending()) std::rethrow_exception(pending);
   detail::check_canary(self);
   current_ = hub_.get();
   context::switch_to(self, *hub_);

@@ -1,5 +1,8 @@
 #include "core/report.hpp"
 
+#include "gevent/exceptions.hpp"
+#include "gevent/timeout.hpp"
+
 #include <cxxabi.h>
 
 #include <cstdio>
@@ -24,6 +27,10 @@ std::string describe(std::exception_ptr exception) {
     std::rethrow_exception(exception);
   } catch (const std::exception& e) {
     return demangle(typeid(e).name()) + ": " + e.what();
+  } catch (const Timeout& e) {
+    return e.what();
+  } catch (const GreenletExit& e) {
+    return e.what();
   } catch (...) {
     const std::type_info* type = abi::__cxa_current_exception_type();
     return type ? demangle(type->name()) : std::string("unknown exception");

@@ -28,8 +28,7 @@ Timeout::Timeout(MaybeDuration seconds, bool start) : id_(next_timeout_id()) {
   if (start) this->start();
 }
 
-Timeout::Timeout(const Timeout& other) noexcept
-    : std::exception(other), seconds_(other.seconds_), id_(other.id_) {
+Timeout::Timeout(const Timeout& other) noexcept : seconds_(other.seconds_), id_(other.id_) {
   node_.owner = this;
   describe();
 }
@@ -42,7 +41,7 @@ void Timeout::start() {
   if (hub.in_hub()) throw BlockingSwitchOutError("gevent: a Timeout cannot be started in the hub");
   cancel();
   hub_ = &hub;
-  target_ = &hub.current_greenlet();
+  target_ = detail::Ref<detail::GreenletBase>(&hub.current_greenlet());
   node_.fire = &Timeout::expire;
   hub.add_timer(node_, *seconds_);
 }

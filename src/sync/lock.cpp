@@ -34,16 +34,17 @@ void BoundedSemaphore::release() {
   give_back();
 }
 
-bool RLock::is_owned() const { return owner_ && owner_ == &Hub::current().current_greenlet(); }
+bool RLock::is_owned() const {
+  return owner_ && owner_.get() == &Hub::current().current_greenlet();
+}
 
 bool RLock::acquire(bool blocking, MaybeDuration timeout) {
-  const detail::GreenletBase* me = &Hub::current().current_greenlet();
-  if (owner_ == me) {
+  if (is_owned()) {
     ++depth_;
     return true;
   }
   if (!block_.acquire(blocking, timeout)) return false;
-  owner_ = me;
+  owner_ = detail::Ref<detail::GreenletBase>(&Hub::current().current_greenlet());
   depth_ = 1;
   return true;
 }
@@ -52,7 +53,7 @@ void RLock::release() {
   if (!is_owned())
     throw std::logic_error("gevent: RLock released by a greenlet that does not hold it");
   if (--depth_ > 0) return;
-  owner_ = nullptr;
+  owner_ = {};
   block_.release();
 }
 

@@ -11,6 +11,10 @@ Group::~Group() = default;  // each Member unlinks itself from its greenlet
 void Group::add(const AnyGreenlet& greenlet) {
   if (contains(greenlet)) return;
   take_slot();
+  if (contains(greenlet)) {  // another greenlet added it while this one waited for the slot
+    free_slot();
+    return;
+  }
   auto [it, added] = members_->try_emplace(key(greenlet), *this, greenlet);
   greenlet.linkable().rawlink(it->second);
   if (greenlet.ready()) on_member_died(greenlet);  // dead already: in and out at once

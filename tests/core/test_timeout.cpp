@@ -148,3 +148,70 @@ TEST_F(TimeoutTest, StartingATimeoutInTheHubIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+class TimeoutRegressionTest : public HubTest {};
+
+TEST_F(TimeoutRegressionTest, AKillArrivingTogetherWithATimeoutIsNotLost) {
+  // The greenlet's Timeout and the killer's wake-up fall due in the same hub pass.
+  auto victim = gevent::spawn([] {
+    for (;;) gevent::try_with_timeout(10ms, [] { gevent::sleep(1s); });
+  });
+  auto killer = gevent::spawn([&] {
+    gevent::sleep(10ms);
+    victim.kill();
+  });
+  killer.join(1s);
+  EXPECT_TRUE(victim.join(1s)) << "the kill was lost";
+}
+
+TEST_F(TimeoutRegressionTest, NestedTimeoutsDueTogetherBothFire) {
+  bool outer_fired = false;
+  try {
+    gevent::Timeout outer{5ms};
+    try {
+      gevent::Timeout inner{5ms};
+      gevent::sleep(1s);
+    } catch (const gevent::Timeout&) {
+    }
+    gevent::sleep(1s);  // the outer limit must still hold here
+  } catch (const gevent::Timeout&) {
+    outer_fired = true;
+  }
+  EXPECT_TRUE(outer_fired);
+}
+
+TEST_F(TimeoutRegressionTest, ATimeoutOutlivingTheGreenletThatStartedItIsHarmless) {
+  gevent::Timeout timeout{5ms, false};
+  gevent::spawn([&] { timeout.start(); }).join();
+  gevent::sleep(20ms);  // fires for a dead greenlet: ignored
+}
+
+TEST_F(TimeoutRegressionTest, CatchingStdExceptionDoesNotSwallowKillOrTimeout) {
+  auto g = gevent::spawn([] {
+    for (;;) {
+      try {
+        gevent::sleep(1s);
+      } catch (const std::exception&) {
+        // ordinary error handling must not catch a kill
+      }
+    }
+  });
+  gevent::sleep();
+  g.kill();
+  EXPECT_TRUE(g.dead());
+  bool timed_out = false;
+  try {
+    gevent::Timeout limit{1ms};
+    try {
+      gevent::sleep(1s);
+    } catch (const std::exception&) {
+    }
+  } catch (const gevent::Timeout&) {
+    timed_out = true;
+  }
+  EXPECT_TRUE(timed_out);
+}
+
+}  // namespace

@@ -112,3 +112,27 @@ TEST_F(WaitTest, AWaiterKilledWhileWaitingUnlinksCleanly) {
 }
 
 }  // namespace
+
+namespace {
+
+class WaitRegressionTest : public HubTest {};
+
+TEST_F(WaitRegressionTest, IwaitAndJoinallOverATemporaryRangeKeepTheirOwnHandles) {
+  auto a = gevent::spawn([] { return 1; });
+  auto b = gevent::spawn([] { return 2; });
+  int sum = 0;
+  for (auto& g : gevent::iwait(std::vector{a, b})) sum += g.get();
+  EXPECT_EQ(sum, 3);
+  auto done = gevent::joinall(std::vector{a, b});
+  static_assert(std::is_same_v<decltype(done), std::vector<gevent::Greenlet<int>>>);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].get() + done[1].get(), 3);
+}
+
+TEST_F(WaitRegressionTest, GetOnATemporaryHandleReturnsTheValueItself) {
+  const auto& value = gevent::spawn([] { return std::string(1000, 'x'); }).get();
+  EXPECT_EQ(value.size(), 1000u);  // lifetime-extended value, not a dangling reference
+  static_assert(std::is_same_v<decltype(gevent::spawn([] { return 1; }).get()), int>);
+}
+
+}  // namespace

@@ -138,3 +138,21 @@ TEST_F(EventTest, AsyncResultLinksFireOnCompletionLikeAFuture) {
 }
 
 }  // namespace
+
+namespace {
+
+class EventRegressionTest : public HubTest {};
+
+TEST_F(EventRegressionTest, ARawlinkFiresOnceNotOnEverySet) {
+  gevent::Event event;
+  int calls = 0;
+  event.rawlink([&] { ++calls; });
+  event.set();
+  gevent::sleep();
+  event.clear();
+  event.set();
+  gevent::sleep();
+  EXPECT_EQ(calls, 1);
+}
+
+}  // namespace

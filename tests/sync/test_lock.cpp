@@ -172,3 +172,17 @@ TEST_F(LockTest, ManyGreenletsContendOnOneLock) {
 }
 
 }  // namespace
+
+namespace {
+
+class LockRegressionTest : public HubTest {};
+
+TEST_F(LockRegressionTest, AnRLockHeldByADeadGreenletDoesNotLetItsSuccessorIn) {
+  gevent::RLock rlock;
+  gevent::spawn([&] { rlock.acquire(); }).join();  // dies holding it
+  auto successor = gevent::spawn([&] { return rlock.acquire(false); });
+  EXPECT_FALSE(successor.get());
+  EXPECT_TRUE(rlock.locked());
+}
+
+}  // namespace

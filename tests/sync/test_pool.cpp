@@ -197,3 +197,57 @@ TEST_F(PoolTest, GroupWorksWithGeventWait) {
 }
 
 }  // namespace
+
+namespace {
+
+class PoolReviewTest : public HubTest {};
+
+TEST_F(PoolReviewTest, KillingThePoolDuringImapEndsTheIterationInsteadOfHanging) {
+  gevent::Pool pool{2};
+  std::vector<int> inputs{1, 2, 3, 4, 5, 6};
+  auto consumer = gevent::spawn([&] {
+    int seen = 0;
+    try {
+      for (int& r : pool.imap(
+               [](int i) {
+                 gevent::sleep(std::chrono::milliseconds(20));
+                 return i;
+               },
+               inputs)) {
+        (void)r;
+        ++seen;
+      }
+    } catch (const gevent::GreenletExit&) {
+      return -1;  // a task was killed: its result is the kill
+    }
+    return seen;
+  });
+  gevent::sleep(5ms);
+  pool.kill();
+  EXPECT_EQ(consumer.get(1s), -1);
+  EXPECT_TRUE(pool.join(1s));
+}
+
+TEST_F(PoolReviewTest, AddingTheSameGreenletTwiceLeaksNoSlot) {
+  gevent::Pool pool{1};
+  auto blocker = pool.spawn([] { gevent::sleep(5ms); });
+  auto target = gevent::spawn([] { gevent::sleep(20ms); });
+  auto a = gevent::spawn([&] { pool.add(target); });
+  auto b = gevent::spawn([&] { pool.add(target); });
+  gevent::joinall(std::vector<gevent::AnyGreenlet>{a, b, blocker});
+  target.join();
+  EXPECT_TRUE(pool.join(1s));
+  EXPECT_EQ(pool.free_count(), 1u);
+}
+
+TEST_F(PoolReviewTest, KillallFromInsideAMemberKillsTheOthersFirst) {
+  gevent::Group group;
+  std::vector<gevent::Greenlet<void>> members;
+  for (int i = 0; i < 5; ++i) members.push_back(group.spawn([] { gevent::sleep(10s); }));
+  auto killer = group.spawn([&] { group.kill(); });
+  killer.join();
+  for (auto& m : members) EXPECT_TRUE(m.dead());
+  EXPECT_TRUE(group.join(1s));
+}
+
+}  // namespace

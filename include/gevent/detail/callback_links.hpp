@@ -1,5 +1,6 @@
-// User callbacks linked to a Linkable: each runs in the hub when the object becomes ready
-// (gevent's rawlink). Owned by the object; a callback added when it is ready runs at once.
+// User callbacks linked to a Linkable: each runs once, in the hub, when the object next
+// becomes ready (gevent's rawlink). Owned by the object; a callback added when it is ready
+// runs at once.
 #pragma once
 
 #include <cstdint>

@@ -70,9 +70,14 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   bool remove_link(std::uint64_t token);
 
   // --- used by the hub ---
-  // Arranges for `exception` to be thrown in this (suspended) greenlet when it resumes.
+  // Arranges for `exception` to be thrown in this (suspended) greenlet when it resumes. A
+  // second one arriving first waits for the next switch point (none is lost), except that
+  // GreenletExit (a kill) goes first and makes the others moot. Dead greenlets ignore it.
   void throw_into(std::exception_ptr exception);
-  std::exception_ptr take_pending() { return std::exchange(pending_, nullptr); }
+  // The exception to throw now, if any; the next waits for the next switch point.
+  std::exception_ptr take_pending();
+  // A dead greenlet still in the run queue holds a reference for the queue to drop.
+  bool dequeue_drops_ref() { return std::exchange(queue_holds_ref_, false); }
   bool queued() const { return queued_; }
   void set_queued(bool queued) { queued_ = queued; }
   void mark_running() { state_ = State::running; }
@@ -109,6 +114,7 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   State state_ = State::unstarted;
   Kind kind_;
   bool queued_ = false;
+  bool queue_holds_ref_ = false;
   bool started_ = false;
   bool exited_ = false;  // outcome_ is a GreenletExit: a normal end
 };
