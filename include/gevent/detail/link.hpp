@@ -15,7 +15,8 @@ class Link {
   virtual ~Link() { unlink(); }
 
   // Called when `source` becomes ready, on whichever greenlet (or the hub) made it ready.
-  // Must not block or switch: schedule work instead.
+  // Must not block or switch: schedule work instead. It may unlink or destroy itself, but no
+  // other link of the same source (notify_links holds on to the next one).
   virtual void notify(Linkable& source) = 0;
 
   bool linked() const { return source_ != nullptr; }
