@@ -154,8 +154,8 @@ class Hub {
   std::size_t live_count_ = 0;
   std::uint64_t next_id_ = 1;
   detail::Clock::time_point wakeup_armed_for_{};
-  detail::Waiter* joiner_ = nullptr;   // join() waits: an exhausted loop wakes it, no LoopExit
-  detail::Waiter* drained_ = nullptr;  // woken when the last live greenlet is gone
+  std::vector<detail::Waiter*> joiners_;  // join() waits: an exhausted loop wakes it, no LoopExit
+  detail::Waiter* drained_ = nullptr;     // woken when the last live greenlet is gone
   // Last, so that even when ~Hub() returns early its threads are joined while the loop and
   // threadsafe_wakeup_ still exist. A function-pointer deleter: core does not see sync.
   std::unique_ptr<ThreadPool, void (*)(ThreadPool*)> threadpool_{nullptr, nullptr};

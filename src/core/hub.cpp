@@ -237,11 +237,13 @@ void Hub::arm_wakeup_timer() {
   wakeup_armed_for_ = earliest;
 }
 
-// True when no greenlet is ready, no timer is armed (but a join()'s own time limit), no
+// True when no greenlet is ready, no timer is armed (but join()s' own time limits), no
 // greenlet is idling and no referenced watcher is active: nothing could ever wake anybody.
 bool Hub::nothing_can_happen() {
-  const detail::TimerNode* join_timer = joiner_ ? joiner_->timer() : nullptr;
-  const std::size_t timers_that_matter = timers_.size() - (join_timer && join_timer->armed());
+  std::size_t join_timers = 0;
+  for (const detail::Waiter* joiner : joiners_)
+    join_timers += joiner->timer() && joiner->timer()->armed();
+  const std::size_t timers_that_matter = timers_.size() - join_timers;
   if (!ready_.empty() || timers_that_matter > 0 || idle_signal_->has_links() || external_work_)
     return false;
   wakeup_timer_->stop();  // armed for nothing that matters; it must not count as alive
@@ -249,8 +251,8 @@ bool Hub::nothing_can_happen() {
 }
 
 void Hub::on_loop_exhausted() {
-  if (joiner_) {
-    joiner_->wake();
+  if (!joiners_.empty()) {
+    for (detail::Waiter* joiner : joiners_) joiner->wake();
     return;
   }
   main_->throw_into(std::make_exception_ptr(
@@ -401,11 +403,12 @@ void Hub::kill_live_greenlets() {
 bool Hub::join(MaybeDuration timeout) {
   if (in_hub()) throw BlockingSwitchOutError("gevent: Hub::join() called from the hub");
   detail::Waiter waiter;
-  joiner_ = &waiter;
-  struct Reset {
+  joiners_.push_back(&waiter);
+  struct Leave {
     Hub& hub;
-    ~Reset() { hub.joiner_ = nullptr; }
-  } reset{*this};
+    detail::Waiter* waiter;
+    ~Leave() { std::erase(hub.joiners_, waiter); }
+  } leave{*this, &waiter};
   return waiter.wait(timeout);
 }
 

@@ -281,3 +281,18 @@ TEST(ConfigDeathTest, StackSizeSuffixesAreUnderstood) {
 }
 
 }  // namespace
+
+namespace {
+
+class HubJoinTest : public HubTest {};
+
+TEST_F(HubJoinTest, TwoGreenletsJoiningTheHubAtOnceBothReturn) {
+  gevent::spawn([] { gevent::sleep(std::chrono::milliseconds(5)); });
+  auto a = gevent::spawn([] { return gevent::get_hub().join(std::chrono::seconds(1)); });
+  auto b = gevent::spawn([] { return gevent::get_hub().join(std::chrono::seconds(1)); });
+  EXPECT_TRUE(gevent::get_hub().join(std::chrono::seconds(2)));
+  EXPECT_TRUE(a.get(std::chrono::seconds(1)));
+  EXPECT_TRUE(b.get(std::chrono::seconds(1)));
+}
+
+}  // namespace
