@@ -190,7 +190,7 @@ void GreenletBase::throw_into(std::exception_ptr exception) {
   hub_->schedule(*this);
 }
 
-std::exception_ptr GreenletBase::take_pending() {
+std::exception_ptr GreenletBase::take_pending_slow() {
   std::exception_ptr now = std::exchange(pending_, nullptr);
   if (now && extras_ && !extras_->more_pending.empty()) {
     pending_ = std::move(extras_->more_pending.front());

@@ -75,7 +75,11 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   // GreenletExit (a kill) goes first and makes the others moot. Dead greenlets ignore it.
   void throw_into(std::exception_ptr exception);
   // The exception to throw now, if any; the next waits for the next switch point.
-  std::exception_ptr take_pending();
+  std::exception_ptr take_pending() {
+    if (!pending_) [[likely]]
+      return nullptr;
+    return take_pending_slow();
+  }
   // A dead greenlet still in the run queue holds a reference for the queue to drop.
   bool dequeue_drops_ref() { return std::exchange(queue_holds_ref_, false); }
   bool queued() const { return queued_; }
@@ -98,6 +102,7 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   virtual void drop_function() noexcept = 0;
 
  private:
+  std::exception_ptr take_pending_slow();
   std::exception_ptr run_catching() noexcept;
   void finish(std::exception_ptr outcome) noexcept;
   void record_outcome(std::exception_ptr exception);
