@@ -288,17 +288,9 @@ inline AnyGreenlet getcurrent() { return AnyGreenlet::from(Hub::current().curren
 template <std::ranges::range Range>
 auto joinall(Range&& greenlets, MaybeDuration timeout = {}, bool raise_error = false,
              std::optional<std::size_t> count = {}) {
-  constexpr bool borrowed = std::is_lvalue_reference_v<Range>;
-  using T = std::ranges::range_value_t<Range>;
-  std::vector<std::conditional_t<borrowed, T*, T>> done;
-  for (auto& greenlet : iwait(std::forward<Range>(greenlets), timeout, count)) {
-    if constexpr (borrowed)
-      done.push_back(&greenlet);
-    else
-      done.push_back(greenlet);
-    if (raise_error && !greenlet.successful()) std::rethrow_exception(greenlet.exception());
-  }
-  return done;
+  return detail::collect_ready(std::forward<Range>(greenlets), timeout, count, [&](auto& g) {
+    if (raise_error && !g.successful()) std::rethrow_exception(g.exception());
+  });
 }
 
 // Kills every greenlet (see AnyGreenlet::kill); with `block`, waits up to `timeout` for all

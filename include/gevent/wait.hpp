@@ -137,12 +137,13 @@ auto iwait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_
   }
 }
 
-// Waits until `count` objects (default: all) are ready or `timeout` passes; returns the ready
-// ones in the order they became ready: pointers into `objects`, or, for a temporary range,
-// copies of its elements.
-template <std::ranges::range Range>
-requires Waitable<std::ranges::range_value_t<Range>>
-auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
+namespace detail {
+
+// Gathers what iwait yields, in that order, calling visit(object) on each as it comes:
+// pointers into a borrowed (lvalue) range, copies of the elements of a temporary one.
+template <class Range, class Visit>
+auto collect_ready(Range&& objects, MaybeDuration timeout, std::optional<std::size_t> count,
+                   Visit visit) {
   constexpr bool borrowed = std::is_lvalue_reference_v<Range>;
   using T = std::ranges::range_value_t<Range>;
   std::vector<std::conditional_t<borrowed, T*, T>> ready;
@@ -151,8 +152,20 @@ auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t
       ready.push_back(&object);
     else
       ready.push_back(object);
+    visit(object);
   }
   return ready;
+}
+
+}  // namespace detail
+
+// Waits until `count` objects (default: all) are ready or `timeout` passes; returns the ready
+// ones in the order they became ready: pointers into `objects`, or, for a temporary range,
+// copies of its elements.
+template <std::ranges::range Range>
+requires Waitable<std::ranges::range_value_t<Range>>
+auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
+  return detail::collect_ready(std::forward<Range>(objects), timeout, count, [](auto&) {});
 }
 
 // With no objects: runs the hub until nothing is left to do (gevent.wait()). True if so,
