@@ -35,4 +35,11 @@ class WrongThreadError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+// Two greenlets wait on the same object where only one may (gevent's ConcurrentObjectUseError):
+// for example two greenlets reading one socket at once.
+class ConcurrentObjectUseError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 }  // namespace gevent

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gevent/detail/greenlet_base.hpp"
+#include "gevent/detail/hub_bound.hpp"
 #include "gevent/detail/ready_queue.hpp"
 #include "gevent/detail/ref.hpp"
 #include "gevent/detail/timer_queue.hpp"
@@ -109,6 +110,9 @@ class Hub {
   [[noreturn]] void exit_greenlet(detail::GreenletBase& greenlet);
   void idle();
   std::uint64_t next_greenlet_id() { return next_id_++; }
+  // Objects that keep watchers of this hub's loop (see detail/hub_bound.hpp).
+  void attach(detail::HubBound& node) { bound_.attach(node); }
+  void detach(detail::HubBound& node) { bound_.detach(node); }
 
  private:
   Hub();
@@ -156,6 +160,7 @@ class Hub {
   detail::Clock::time_point wakeup_armed_for_{};
   std::vector<detail::Waiter*> joiners_;  // join() waits: an exhausted loop wakes it, no LoopExit
   detail::Waiter* drained_ = nullptr;     // woken when the last live greenlet is gone
+  detail::HubBoundList bound_;
   // Last, so that even when ~Hub() returns early its threads are joined while the loop and
   // threadsafe_wakeup_ still exist. A function-pointer deleter: core does not see sync.
   std::unique_ptr<ThreadPool, void (*)(ThreadPool*)> threadpool_{nullptr, nullptr};

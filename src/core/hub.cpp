@@ -116,6 +116,7 @@ Hub::~Hub() {
   kill_live_greenlets();
   threadpool_.reset();  // joins its threads; may queue wake-ups, so before discard_ready_queue
   discard_ready_queue();
+  bound_.close_all();
   idle_signal_.reset();
   wakeup_timer_.reset();
   threadsafe_wakeup_.reset();

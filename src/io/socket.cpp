@@ -1,0 +1,476 @@
+#include "gevent/socket.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "gevent/exceptions.hpp"
+#include "gevent/resolver.hpp"
+#include "gevent/socket_file.hpp"
+#include "io/socket_state.hpp"
+#include "io/sys.hpp"
+
+namespace gevent {
+namespace detail {
+
+MaybeDuration Deadline::remaining() {
+  if (!limit_) return {};
+  const auto now = Clock::now();
+  if (!at_) at_ = now + limit_.value();
+  return *at_ > now ? Duration(*at_ - now) : Duration::zero();
+}
+
+std::error_code SocketState::wait(FdWatch& watch, Deadline& deadline) {
+  if (deadline.nonblocking()) return std::make_error_code(std::errc::operation_would_block);
+  return watch.wait(deadline.remaining());
+}
+
+void throw_io_error(std::error_code ec, const char* what) {
+  throw std::system_error(ec, std::string("gevent::socket::") + what);
+}
+
+}  // namespace detail
+
+using detail::retry_io;
+using detail::throw_if;
+
+namespace {
+
+// -1 (none) or the default timeout in nanoseconds.
+std::atomic<Duration::rep> default_timeout{-1};
+
+void set_nonblocking(int fd) {
+  const int flags = detail::sys::fcntl_getfl(fd);
+  if (flags < 0 || detail::sys::fcntl_setfl(fd, flags | O_NONBLOCK) < 0)
+    detail::throw_io_error(detail::last_os_error(), "from_fd");
+}
+
+std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descriptor); }
+
+}  // namespace
+
+void setdefaulttimeout(MaybeDuration timeout) {
+  default_timeout = timeout ? timeout.value().count() : -1;
+}
+
+MaybeDuration getdefaulttimeout() {
+  const auto ns = default_timeout.load();
+  if (ns < 0) return {};
+  return Duration(ns);
+}
+
+socket::socket() noexcept = default;
+
+socket::socket(std::unique_ptr<detail::SocketState> state) noexcept : state_(std::move(state)) {}
+
+socket::socket(int family, int type, int protocol) : state_(new detail::SocketState) {
+  const int fd = detail::sys::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd < 0) detail::throw_io_error(detail::last_os_error(), "socket");
+  state_->adopt(fd);
+  state_->family = family;
+  state_->type = type;
+  state_->timeout = getdefaulttimeout();
+}
+
+socket socket::from_fd(int fd) {
+  set_nonblocking(fd);
+  socket s(std::make_unique<detail::SocketState>());
+  s.state_->adopt(fd);
+  socklen_t len = sizeof(int);
+  ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &s.state_->family, &len);
+  len = sizeof(int);
+  ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &s.state_->type, &len);
+  s.state_->timeout = getdefaulttimeout();
+  return s;
+}
+
+socket::socket(socket&& other) noexcept = default;
+
+socket& socket::operator=(socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+socket::~socket() { close(); }
+
+int socket::fileno() const { return state_ ? state_->fd : -1; }
+
+void socket::close() {
+  if (!state_ || state_->fd < 0) return;
+  const std::error_code closed = io_errc::closed_in_another_greenlet;
+  state_->read_watch.cancel(closed);
+  state_->write_watch.cancel(closed);
+  state_->tls.reset();
+  const int fd = state_->fd;
+  state_->adopt(-1);  // releases the watchers before the fd goes (libuv insists)
+  detail::sys::close(fd);
+}
+
+int socket::detach() {
+  if (!state_ || state_->fd < 0) return -1;
+  const int fd = state_->fd;
+  state_->read_watch.cancel(bad_fd());
+  state_->write_watch.cancel(bad_fd());
+  state_->tls.reset();
+  state_->adopt(-1);
+  return fd;
+}
+
+void socket::bind(const address& local, std::error_code& ec) {
+  if (fileno() < 0)
+    ec = bad_fd();
+  else if (detail::sys::bind(state_->fd, local.data(), local.size()) < 0)
+    ec = detail::last_os_error();
+  else
+    ec.clear();
+}
+
+void socket::bind(const address& local) {
+  std::error_code ec;
+  bind(local, ec);
+  throw_if(ec, "bind");
+}
+
+void socket::listen(int backlog, std::error_code& ec) {
+  if (fileno() < 0)
+    ec = bad_fd();
+  else if (detail::sys::listen(state_->fd, backlog) < 0)
+    ec = detail::last_os_error();
+  else
+    ec.clear();
+}
+
+void socket::listen(int backlog) {
+  std::error_code ec;
+  listen(backlog, ec);
+  throw_if(ec, "listen");
+}
+
+std::pair<socket, address> socket::accept(std::error_code& ec) {
+  if (!state_) return {socket(), address()};
+  address peer;
+  socklen_t len = peer.capacity();
+  const auto fd = retry_io(*state_, state_->read_watch, ec, [&](int listener) {
+    len = peer.capacity();
+    return detail::sys::accept4(listener, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  });
+  if (ec) return {socket(), address()};
+  peer.resize(len);
+  socket conn(std::make_unique<detail::SocketState>());
+  conn.state_->adopt(static_cast<int>(fd));
+  conn.state_->family = state_->family;
+  conn.state_->type = state_->type;
+  conn.state_->timeout = state_->timeout;
+  return {std::move(conn), peer};
+}
+
+std::pair<socket, address> socket::accept() {
+  std::error_code ec;
+  auto result = accept(ec);
+  throw_if(ec, "accept");
+  return result;
+}
+
+void socket::connect(const address& peer, std::error_code& ec) {
+  if (fileno() < 0) {
+    ec = bad_fd();
+    return;
+  }
+  if (detail::sys::connect(state_->fd, peer.data(), peer.size()) == 0) {
+    ec.clear();
+    return;
+  }
+  if (errno != EINPROGRESS && errno != EINTR) {
+    ec = detail::last_os_error();
+    return;
+  }
+  detail::Deadline deadline(state_->timeout);
+  if ((ec = state_->wait(state_->write_watch, deadline))) return;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ::getsockopt(state_->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err)
+    ec.assign(err, std::system_category());
+  else
+    ec.clear();
+}
+
+void socket::connect(const address& peer) {
+  std::error_code ec;
+  connect(peer, ec);
+  throw_if(ec, "connect");
+}
+
+int socket::connect_ex(const address& peer) {
+  std::error_code ec;
+  connect(peer, ec);
+  if (!ec) return 0;
+  return ec.category() == std::system_category() ? ec.value()
+                                                 : ec.default_error_condition().value();
+}
+
+std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
+  if (!state_) {
+    ec = bad_fd();
+    return 0;
+  }
+  detail::Deadline deadline(state_->timeout);
+  if (state_->tls) return state_->tls->recv(*state_, buf, deadline, ec);
+  return retry_io(*state_, state_->read_watch, deadline, ec,
+                  [&](int fd) { return detail::sys::recv(fd, buf.data(), buf.size(), flags); });
+}
+
+std::size_t socket::recv(std::span<char> buf, int flags) {
+  std::error_code ec;
+  const auto n = recv(buf, flags, ec);
+  throw_if(ec, "recv");
+  return n;
+}
+
+std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags,
+                                                 std::error_code& ec) {
+  address peer;
+  if (!state_) {
+    ec = bad_fd();
+    return {0, peer};
+  }
+  socklen_t len = 0;
+  const auto n = retry_io(*state_, state_->read_watch, ec, [&](int fd) {
+    len = peer.capacity();
+    return detail::sys::recvfrom(fd, buf.data(), buf.size(), flags, peer.data(), &len);
+  });
+  if (!ec) peer.resize(len);
+  return {n, peer};
+}
+
+std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags) {
+  std::error_code ec;
+  auto result = recvfrom(buf, flags, ec);
+  throw_if(ec, "recvfrom");
+  return result;
+}
+
+namespace {
+
+std::size_t send_some(detail::SocketState& s, std::string_view data, int flags,
+                      detail::Deadline& deadline, std::error_code& ec) {
+  if (s.tls) return s.tls->send(s, data, deadline, ec);
+  return retry_io(s, s.write_watch, deadline, ec, [&](int fd) {
+    return detail::sys::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
+  });
+}
+
+}  // namespace
+
+std::size_t socket::send(std::string_view data, int flags, std::error_code& ec) {
+  if (!state_) {
+    ec = bad_fd();
+    return 0;
+  }
+  detail::Deadline deadline(state_->timeout);
+  return send_some(*state_, data, flags, deadline, ec);
+}
+
+std::size_t socket::send(std::string_view data, int flags) {
+  std::error_code ec;
+  const auto n = send(data, flags, ec);
+  throw_if(ec, "send");
+  return n;
+}
+
+void socket::sendall(std::string_view data, int flags, std::error_code& ec, std::size_t* sent) {
+  std::size_t done = 0;
+  ec.clear();
+  if (!state_) ec = bad_fd();
+  detail::Deadline deadline(state_ ? state_->timeout : MaybeDuration{});  // for the whole call
+  while (!ec && done < data.size())
+    done += send_some(*state_, data.substr(done), flags, deadline, ec);
+  if (sent) *sent = done;
+}
+
+void socket::sendall(std::string_view data, int flags) {
+  std::error_code ec;
+  sendall(data, flags, ec);
+  throw_if(ec, "sendall");
+}
+
+std::size_t socket::sendto(std::string_view data, const address& peer, int flags,
+                           std::error_code& ec) {
+  if (!state_) {
+    ec = bad_fd();
+    return 0;
+  }
+  return retry_io(*state_, state_->write_watch, ec, [&](int fd) {
+    return detail::sys::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, peer.data(),
+                               peer.size());
+  });
+}
+
+std::size_t socket::sendto(std::string_view data, const address& peer, int flags) {
+  std::error_code ec;
+  const auto n = sendto(data, peer, flags, ec);
+  throw_if(ec, "sendto");
+  return n;
+}
+
+namespace {
+
+// sendfile(2) is not possible through TLS: read the file and send what was read.
+std::size_t sendfile_by_copy(socket& s, int file_fd, off_t offset, std::size_t count,
+                             std::error_code& ec) {
+  char buf[16384];
+  std::size_t total = 0;
+  while (total < count) {
+    const auto want = std::min(sizeof(buf), count - total);
+    const auto n = ::pread(file_fd, buf, want, offset + static_cast<off_t>(total));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ec = detail::last_os_error();
+      return total;
+    }
+    if (n == 0) break;
+    std::size_t sent = 0;
+    s.sendall({buf, static_cast<std::size_t>(n)}, 0, ec, &sent);
+    total += sent;
+    if (ec) return total;
+  }
+  ec.clear();
+  return total;
+}
+
+}  // namespace
+
+std::size_t socket::sendfile(int file_fd, off_t offset, std::optional<std::size_t> count,
+                             std::error_code& ec) {
+  if (!state_ || state_->fd < 0) {
+    ec = bad_fd();
+    return 0;
+  }
+  const std::size_t limit = count.value_or(SIZE_MAX);
+  if (state_->tls) return sendfile_by_copy(*this, file_fd, offset, limit, ec);
+  std::size_t total = 0;
+  while (total < limit) {
+    off_t at = offset + static_cast<off_t>(total);
+    const auto chunk = std::min<std::size_t>(limit - total, 1 << 30);
+    const auto n = retry_io(*state_, state_->write_watch, ec,
+                            [&](int fd) { return detail::sys::sendfile(fd, file_fd, &at, chunk); });
+    if (ec || n == 0) break;
+    total += n;
+  }
+  return total;
+}
+
+std::size_t socket::sendfile(int file_fd, off_t offset, std::optional<std::size_t> count) {
+  std::error_code ec;
+  const auto n = sendfile(file_fd, offset, count, ec);
+  throw_if(ec, "sendfile");
+  return n;
+}
+
+void socket::shutdown(int how, std::error_code& ec) {
+  if (fileno() < 0)
+    ec = bad_fd();
+  else if (detail::sys::shutdown(state_->fd, how) < 0)
+    ec = detail::last_os_error();
+  else
+    ec.clear();
+}
+
+void socket::shutdown(int how) {
+  std::error_code ec;
+  shutdown(how, ec);
+  throw_if(ec, "shutdown");
+}
+
+void socket::settimeout(MaybeDuration timeout) {
+  if (!state_) state_ = std::make_unique<detail::SocketState>();
+  state_->timeout = timeout;
+}
+
+MaybeDuration socket::gettimeout() const { return state_ ? state_->timeout : MaybeDuration{}; }
+
+void socket::setblocking(bool blocking) {
+  settimeout(blocking ? MaybeDuration{} : MaybeDuration{Duration::zero()});
+}
+
+void socket::setsockopt(int level, int name, const void* value, socklen_t size) {
+  if (::setsockopt(fileno(), level, name, value, size) < 0)
+    detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "setsockopt");
+}
+
+void socket::setsockopt(int level, int name, int value) {
+  setsockopt(level, name, &value, sizeof(value));
+}
+
+int socket::getsockopt(int level, int name) const {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  if (::getsockopt(fileno(), level, name, &value, &len) < 0)
+    detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "getsockopt");
+  return value;
+}
+
+address socket::getsockname() const {
+  address a;
+  socklen_t len = a.capacity();
+  if (::getsockname(fileno(), a.data(), &len) < 0)
+    detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "getsockname");
+  a.resize(len);
+  return a;
+}
+
+address socket::getpeername() const {
+  address a;
+  socklen_t len = a.capacity();
+  if (::getpeername(fileno(), a.data(), &len) < 0)
+    detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "getpeername");
+  a.resize(len);
+  return a;
+}
+
+int socket::family() const { return state_ ? state_->family : AF_UNSPEC; }
+int socket::type() const { return state_ ? state_->type : 0; }
+
+SocketFile socket::makefile(std::size_t buffer_size) { return SocketFile(*this, buffer_size); }
+
+socket create_connection(const address& peer, MaybeDuration timeout, const address* source) {
+  socket s(peer.family(), SOCK_STREAM);
+  s.settimeout(timeout);
+  if (source) s.bind(*source);
+  s.connect(peer);
+  return s;
+}
+
+socket listen_tcp(const address& local, int backlog, bool reuse_port) {
+  socket s(local.family(), SOCK_STREAM);
+  s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (reuse_port) s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  s.bind(local);
+  s.listen(backlog);
+  return s;
+}
+
+}  // namespace gevent
+
+namespace gevent {
+
+socket create_connection(std::string_view host, std::uint16_t port, MaybeDuration timeout,
+                         const address* source) {
+  std::error_code last;
+  for (const auto& info : getaddrinfo(host, std::to_string(port), AF_UNSPEC, SOCK_STREAM)) {
+    try {
+      return create_connection(info.address, timeout, source);
+    } catch (const std::system_error& e) {
+      last = e.code();
+    }
+  }
+  detail::throw_io_error(last ? last : std::make_error_code(std::errc::host_unreachable),
+                         "create_connection");
+}
+
+}  // namespace gevent

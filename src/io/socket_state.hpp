@@ -1,0 +1,103 @@
+// What a gevent::socket holds, shared with the rest of the io layer (TLS, servers).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+#include "gevent/detail/fd_watch.hpp"
+#include "gevent/detail/timer_node.hpp"
+#include "gevent/duration.hpp"
+
+namespace gevent::detail {
+
+struct SocketState;
+
+// A socket's time limit for one call, started at its first wait (so a call that never waits
+// never reads the clock).
+class Deadline {
+ public:
+  explicit Deadline(MaybeDuration limit) : limit_(limit) {}
+  bool nonblocking() const { return limit_ && limit_.value() == Duration::zero(); }
+  MaybeDuration remaining();
+
+ private:
+  MaybeDuration limit_;
+  std::optional<Clock::time_point> at_;
+};
+
+// TLS on top of a socket: recv and send go through it once a socket is wrapped.
+class TlsLayer {
+ public:
+  virtual ~TlsLayer() = default;
+  virtual std::size_t recv(SocketState& s, std::span<char> buf, Deadline& deadline,
+                           std::error_code& ec) = 0;
+  virtual std::size_t send(SocketState& s, std::string_view data, Deadline& deadline,
+                           std::error_code& ec) = 0;
+};
+
+struct SocketState {
+  int fd = -1;
+  int family = AF_UNSPEC;
+  int type = 0;
+  MaybeDuration timeout;
+  FdWatch read_watch{-1, loop::READ};
+  FdWatch write_watch{-1, loop::WRITE};
+  std::unique_ptr<TlsLayer> tls;
+
+  void adopt(int new_fd) {
+    fd = new_fd;
+    read_watch.set_fd(new_fd);
+    write_watch.set_fd(new_fd);
+  }
+  // Waits for `watch` within what is left of `deadline`; errc::operation_would_block at once
+  // for a non-blocking socket.
+  std::error_code wait(FdWatch& watch, Deadline& deadline);
+};
+
+inline std::error_code last_os_error() { return {errno, std::system_category()}; }
+inline bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// Runs attempt(fd), a non-blocking syscall returning -1 with errno on failure, until it
+// succeeds, fails with something other than EAGAIN/EINTR, or waiting on `watch` fails.
+// Returns the syscall's result, or 0 with ec set.
+template <class Attempt>
+std::size_t retry_io(SocketState& s, FdWatch& watch, Deadline& deadline, std::error_code& ec,
+                     Attempt attempt) {
+  for (;;) {
+    if (s.fd < 0) {
+      ec = std::make_error_code(std::errc::bad_file_descriptor);
+      return 0;
+    }
+    const auto n = attempt(s.fd);
+    if (n >= 0) {
+      ec.clear();
+      return static_cast<std::size_t>(n);
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (!would_block(err)) {
+      ec.assign(err, std::system_category());
+      return 0;
+    }
+    if ((ec = s.wait(watch, deadline))) return 0;
+  }
+}
+
+template <class Attempt>
+std::size_t retry_io(SocketState& s, FdWatch& watch, std::error_code& ec, Attempt attempt) {
+  Deadline deadline(s.timeout);
+  return retry_io(s, watch, deadline, ec, attempt);
+}
+
+[[noreturn]] void throw_io_error(std::error_code ec, const char* what);
+inline void throw_if(std::error_code ec, const char* what) {
+  if (ec) throw_io_error(ec, what);
+}
+
+}  // namespace gevent::detail
