@@ -1,0 +1,80 @@
+#include <cerrno>
+
+#include "gevent/server.hpp"
+
+namespace gevent::server {
+namespace {
+
+constexpr Duration kFirstBackoff = std::chrono::milliseconds(10);
+constexpr Duration kMaxBackoff = std::chrono::seconds(1);
+
+// The connection went away between the kernel's handshake and accept(): try the next one.
+bool is_per_connection(std::error_code ec) {
+  if (ec.category() != std::system_category()) return false;
+  switch (ec.value()) {
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:  // a firewall refused this one
+    case EINTR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+StreamServer::StreamServer(Listener listener, Handler handle, Spawn spawn, ServerOptions options)
+    : BaseServer(std::move(listener), std::move(spawn), options, SOCK_STREAM),
+      handle_(std::move(handle)) {
+  if (!handle_) throw std::invalid_argument("gevent: StreamServer needs a handler");
+}
+
+StreamServer::~StreamServer() {
+  try {
+    stop(Duration::zero());
+  } catch (...) {
+    // Destroyed from the hub or during unwinding: the greenlets die with the hub.
+  }
+}
+
+void StreamServer::serve_loop() {
+  int in_a_row = 0;
+  for (;;) {
+    std::error_code ec;
+    auto [connection, peer] = listener().accept(ec);
+    if (ec) {
+      if (!listener().is_open()) return;  // stop() closed it
+      if (!is_per_connection(ec)) back_off(ec);
+      continue;
+    }
+    backoff_ = Duration::zero();
+    group().spawn(
+        [this, conn = std::move(connection), peer]() mutable { handle_connection(conn, peer); });
+    if (++in_a_row >= options().max_accept) {
+      in_a_row = 0;
+      gevent::sleep();  // let the new handlers run before accepting more
+    }
+  }
+}
+
+// Out of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending connection stays in the
+// backlog and the listener stays readable, so retrying at once would spin. Wait, doubling
+// the pause up to a second, while handlers finish and free what is short.
+void StreamServer::back_off(std::error_code ec) {
+  ++accept_errors_;
+  backoff_ = backoff_ == Duration::zero() ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
+  log_error("accept failed (" + ec.message() + "); retrying in " +
+            std::to_string(backoff_.count() / 1000000) + " ms");
+  gevent::sleep(backoff_);
+}
+
+void StreamServer::handle_connection(gevent::socket& connection, const address& peer) {
+  try {
+    handle_(connection, peer);
+  } catch (const std::exception& e) {
+    log_error("handler for " + peer.to_string() + " failed: " + e.what());
+  }
+}
+
+}  // namespace gevent::server
