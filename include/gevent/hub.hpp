@@ -75,6 +75,14 @@ class Hub {
   // the sync layer, in gevent/threadpool.hpp.
   ThreadPool& threadpool();
 
+  // After fork(), in the child (gevent.reinit; gevent::fork() calls it): recreates the
+  // loop's kernel objects, which the child would otherwise share with the parent, drops
+  // cross-thread wake-up state that a thread may have left half-written at the fork, and
+  // abandons the thread pool, whose threads did not survive the fork: its queued jobs fail,
+  // its running ones never finish, and its memory is leaked, as its threads cannot be joined.
+  // Call it on the forking thread's hub, in the child only.
+  void reinit();
+
   // Counts for leak checks and monitoring.
   std::size_t live_greenlets() const { return live_count_; }
   std::size_t pending_timers() const { return timers_.size(); }
@@ -135,6 +143,8 @@ class Hub {
   void kill_live_greenlets();
   void discard_ready_queue();
   void run_threadsafe_callbacks();
+  void reset_threadsafe_state_after_fork();
+  void abandon_threadpool_after_fork();  // defined by the sync layer, with threadpool()
   bool await_threadsafe_callbacks_briefly();
 
   std::thread::id thread_;

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "gevent/duration.hpp"
@@ -104,6 +105,11 @@ class Loop {
   // Active watchers, referenced or not. For leak checks.
   virtual int active_watchers() const = 0;
 
+  // After fork(), in the child: recreates what the loop polls with (libev's ev_loop_fork,
+  // libuv's uv_loop_fork), which the child would otherwise share with the parent. Watchers
+  // keep their state. Call in the child only, before the loop runs again there.
+  virtual void reinit() = 0;
+
   // Watcher factories. Each returns an inactive watcher.
   virtual std::unique_ptr<IoWatcher> io(int fd, int events, IoCallback cb) = 0;
   virtual std::unique_ptr<TimerWatcher> timer(Duration after, Duration repeat, Callback cb) = 0;
@@ -123,5 +129,18 @@ class Loop {
 // std::invalid_argument naming the accepted values. `default_loop` asks libev for its
 // default loop (the only one that can watch children); at most one may exist at a time.
 std::unique_ptr<Loop> make_loop(std::string_view backend, bool default_loop);
+
+// libev's default loop reaps every child of the process that exits (waitpid(-1) on
+// SIGCHLD), whether a watcher asked for it or not. It records the exit status of each child
+// it reaps, so that a wait that finds its child already gone (ECHILD) still learns how it
+// ended. Returns that status and forgets it. Process-wide and thread-safe; when statuses
+// nobody takes pile up, the oldest are dropped.
+std::optional<int> take_reaped_status(int pid);
+
+// Runs `spawn`, which creates a child process and returns its pid (0 in the child, for a
+// fork), so that a status recorded for an earlier process with the same pid is never taken
+// for the new one's. Holds a lock around `spawn` that the recording also takes: keep it
+// short. In a forked child, every recorded status is forgotten (they were the parent's).
+int spawn_child(const std::function<int()>& spawn);
 
 }  // namespace gevent::loop

@@ -173,6 +173,7 @@ class ThreadPool {
   void finished_running();
   void hand_back(std::unique_ptr<detail::ThreadPoolJob> job);
   void abandon_queued_jobs();
+  void abandon_after_fork();  // in a forked child, where the threads are gone
 
   Hub& hub_;
   const std::size_t size_;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "loop/backend_common.hpp"
+#include "loop/reaped_children.hpp"
 
 namespace gevent::loop::detail {
 namespace {
@@ -52,12 +53,13 @@ class DefaultLoopLease {
 class EvLoop final : public Loop {
  public:
   explicit EvLoop(bool default_loop);
-  ~EvLoop() override { ev_loop_destroy(raw_); }
+  ~EvLoop() override;
 
   std::string_view backend() const override { return "libev"; }
   void run(RunMode mode) override;
   bool alive() const override { return census_.alive(); }
   int active_watchers() const override { return census_.active(); }
+  void reinit() override { ev_loop_fork(raw_); }
 
   std::unique_ptr<IoWatcher> io(int fd, int events, IoCallback cb) override;
   std::unique_ptr<TimerWatcher> timer(Duration after, Duration repeat, Callback cb) override;
@@ -75,9 +77,16 @@ class EvLoop final : public Loop {
   CallbackGuard& guard() { return guard_; }
 
  private:
+  static void on_any_child_reaped(struct ev_loop*, ev_child* watcher, int) {
+    record_reaped_status(watcher->rpid, watcher->rstatus);
+  }
+
   std::optional<DefaultLoopLease> default_lease_;
   std::optional<SignalClaim> sigchld_claim_;
   struct ev_loop* raw_ = nullptr;
+  // In the default loop: sees every child libev reaps, for take_reaped_status(). Internal:
+  // not a watcher of the contract, so it is not counted, and it keeps nothing alive.
+  ev_child any_child_{};
   WatcherCensus census_;
   CallbackGuard guard_;
 };
@@ -92,6 +101,19 @@ EvLoop::EvLoop(bool default_loop) {
     raw_ = ev_loop_new(EVFLAG_AUTO);
   }
   if (raw_ == nullptr) throw std::runtime_error("gevent: libev could not create a loop");
+  if (default_loop) {
+    ev_child_init(&any_child_, &on_any_child_reaped, 0, 0);
+    ev_child_start(raw_, &any_child_);
+    ev_unref(raw_);
+  }
+}
+
+EvLoop::~EvLoop() {
+  if (ev_is_active(&any_child_)) {
+    ev_ref(raw_);
+    ev_child_stop(raw_, &any_child_);
+  }
+  ev_loop_destroy(raw_);
 }
 
 void EvLoop::run(RunMode mode) {

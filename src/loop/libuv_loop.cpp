@@ -97,6 +97,7 @@ class UvLoop final : public Loop {
   void run(RunMode mode) override;
   bool alive() const override { return census_.alive(); }
   int active_watchers() const override { return census_.active(); }
+  void reinit() override { check_uv(uv_loop_fork(&loop_), "gevent: uv_loop_fork"); }
 
   std::unique_ptr<IoWatcher> io(int fd, int events, IoCallback cb) override;
   std::unique_ptr<TimerWatcher> timer(Duration after, Duration repeat, Callback cb) override;

@@ -1,0 +1,51 @@
+// The hub's thread pool in a forked child (Hub::reinit).
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "gevent/threadpool.hpp"
+
+namespace gevent {
+namespace {
+
+// Pools whose threads died in a fork. They can be neither joined (pthread_join would wait
+// for threads that do not exist) nor destroyed (their condition variable still counts the
+// dead threads as waiters), so they are kept here: leaked, but reachable (never destroyed,
+// so the leak checker still sees them at exit).
+std::vector<ThreadPool*>& pools_lost_in_fork() {
+  static auto* pools = new std::vector<ThreadPool*>;
+  return *pools;
+}
+
+}  // namespace
+
+void Hub::abandon_threadpool_after_fork() {
+  if (!threadpool_) return;
+  ThreadPool* pool = threadpool_.release();
+  pools_lost_in_fork().push_back(pool);
+  pool->abandon_after_fork();
+}
+
+// Fails the jobs that never started and stops counting the running ones as the hub's
+// outside work (they will never finish here). Jobs that finished before the fork are
+// delivered by the hub's thread-safe callbacks as usual. If a thread held the pool's mutex
+// at the fork, the queue may be half-changed and is left alone.
+void ThreadPool::abandon_after_fork() {
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  for (std::size_t i = 0; i < running_; ++i) hub_.remove_external_work();
+  running_ = 0;
+  std::deque<std::unique_ptr<detail::ThreadPoolJob>> dropped;
+  dropped.swap(jobs_);
+  lock.unlock();
+  const auto reason = std::make_exception_ptr(
+      std::runtime_error("gevent: this thread-pool job was still queued when the process "
+                         "forked; the pool's threads do not exist in the child"));
+  for (auto& job : dropped) {
+    hub_.remove_external_work();
+    job->abandon(reason);
+  }
+}
+
+}  // namespace gevent
