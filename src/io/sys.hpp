@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace gevent::detail::sys {
@@ -41,5 +42,9 @@ inline int shutdown(int fd, int how) { return ::shutdown(fd, how); }
 inline int poll(pollfd* fds, nfds_t n, int timeout_ms) { return ::poll(fds, n, timeout_ms); }
 inline int fcntl_getfl(int fd) { return ::fcntl(fd, F_GETFL); }
 inline int fcntl_setfl(int fd, int flags) { return ::fcntl(fd, F_SETFL, flags); }
+inline int open(const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); }
+inline int pipe2(int fds[2], int flags) { return ::pipe2(fds, flags); }
+inline pid_t waitpid(pid_t pid, int* status, int flags) { return ::waitpid(pid, status, flags); }
+inline pid_t fork() { return ::fork(); }
 
 }  // namespace gevent::detail::sys
