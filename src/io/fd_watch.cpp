@@ -26,8 +26,10 @@ void FdWatch::bind_to(Hub& hub) {
   hub.attach(*this);
 }
 
+// The watcher stays active until the woken greenlet runs and stops it: stopping it here
+// would let the loop drop the fd from epoll (and add it back at the next wait) whenever the
+// loop is polled between this wake-up and the greenlet's turn, two epoll_ctl calls per wait.
 void FdWatch::on_ready() {
-  watcher_->stop();
   if (waiter_) waiter_->wake();
 }
 

@@ -16,7 +16,9 @@ class IoCategory final : public std::error_category {
       case io_errc::wait_cancelled:
         return "The wait on this file descriptor was cancelled";
     }
-    return "unknown gevent.io error " + std::to_string(value);
+    std::string text = "unknown gevent.io error ";
+    text += std::to_string(value);
+    return text;
   }
 
   std::error_condition default_error_condition(int value) const noexcept override {

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <system_error>
 
-#include "gevent/detail/fd_watch.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
+#include "io/reactor.hpp"
 
 namespace gevent::detail {
 
@@ -28,7 +28,8 @@ class Deadline {
 
  private:
   MaybeDuration limit_;
-  std::optional<Clock::time_point> at_;
+  Clock::time_point at_{};  // valid once started_
+  bool started_ = false;
 };
 
 // TLS on top of a socket: recv and send go through it once a socket is wrapped.
@@ -46,18 +47,18 @@ struct SocketState {
   int family = AF_UNSPEC;
   int type = 0;
   MaybeDuration timeout;
-  FdWatch read_watch{-1, loop::READ};
-  FdWatch write_watch{-1, loop::WRITE};
+  Registration io;  // in the hub's reactor once the socket first waits
+  SideWatch read_watch{io, Registration::kRead};
+  SideWatch write_watch{io, Registration::kWrite};
   std::unique_ptr<TlsLayer> tls;
 
   void adopt(int new_fd) {
     fd = new_fd;
-    read_watch.set_fd(new_fd);
-    write_watch.set_fd(new_fd);
+    io.set_fd(new_fd);
   }
   // Waits for `watch` within what is left of `deadline`; errc::operation_would_block at once
   // for a non-blocking socket.
-  std::error_code wait(FdWatch& watch, Deadline& deadline);
+  std::error_code wait(SideWatch& watch, Deadline& deadline);
 };
 
 inline std::error_code last_os_error() { return {errno, std::system_category()}; }
@@ -67,7 +68,7 @@ inline bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 // succeeds, fails with something other than EAGAIN/EINTR, or waiting on `watch` fails.
 // Returns the syscall's result, or 0 with ec set.
 template <class Attempt>
-std::size_t retry_io(SocketState& s, FdWatch& watch, Deadline& deadline, std::error_code& ec,
+std::size_t retry_io(SocketState& s, SideWatch& watch, Deadline& deadline, std::error_code& ec,
                      Attempt attempt) {
   for (;;) {
     if (s.fd < 0) {
@@ -90,7 +91,7 @@ std::size_t retry_io(SocketState& s, FdWatch& watch, Deadline& deadline, std::er
 }
 
 template <class Attempt>
-std::size_t retry_io(SocketState& s, FdWatch& watch, std::error_code& ec, Attempt attempt) {
+std::size_t retry_io(SocketState& s, SideWatch& watch, std::error_code& ec, Attempt attempt) {
   Deadline deadline(s.timeout);
   return retry_io(s, watch, deadline, ec, attempt);
 }

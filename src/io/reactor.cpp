@@ -1,0 +1,195 @@
+#include "io/reactor.hpp"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+
+#include <mutex>
+#include <string>
+#include <system_error>
+
+#include "gevent/detail/waiter.hpp"
+#include "gevent/exceptions.hpp"
+#include "gevent/hub.hpp"
+#include "io/sys.hpp"
+
+namespace gevent::detail {
+
+class Reactor final : public HubBound {
+ public:
+  // This thread's reactor, for `hub` (this thread's hub), created on first use.
+  static Reactor& of(Hub& hub);
+
+  void add(Registration& r);
+  void remove(Registration& r);
+  void waiter_added() {
+    if (waiting_++ == 0) watcher_->start();
+  }
+  void waiter_removed() {
+    if (--waiting_ == 0) watcher_->stop();
+  }
+
+ private:
+  explicit Reactor(Hub& hub);
+  ~Reactor();
+  void hub_closing() override { delete this; }
+  void open();
+  void dispatch();
+  void rebuild_after_fork();
+  static void on_fork_child();
+
+  Hub& hub_;
+  int epfd_ = -1;
+  std::unique_ptr<loop::IoWatcher> watcher_;
+  int waiting_ = 0;
+  Registration* head_ = nullptr;
+  bool forked_ = false;
+};
+
+namespace {
+thread_local Reactor* this_thread_reactor = nullptr;
+std::once_flag fork_handler_installed;
+}  // namespace
+
+Reactor& Reactor::of(Hub& hub) {
+  Reactor* reactor = this_thread_reactor;
+  if (!reactor) {
+    std::call_once(fork_handler_installed,
+                   [] { ::pthread_atfork(nullptr, nullptr, &Reactor::on_fork_child); });
+    reactor = new Reactor(hub);
+  } else if (reactor->forked_) {
+    reactor->rebuild_after_fork();
+  }
+  return *reactor;
+}
+
+Reactor::Reactor(Hub& hub) : hub_(hub) {
+  open();
+  hub_.attach(*this);
+  this_thread_reactor = this;
+}
+
+Reactor::~Reactor() {
+  watcher_.reset();  // before its fd goes
+  if (epfd_ >= 0) sys::close(epfd_);
+  if (this_thread_reactor == this) this_thread_reactor = nullptr;
+}
+
+void Reactor::open() {
+  epfd_ = sys::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "gevent: epoll_create1");
+  watcher_ = hub_.loop().io(epfd_, loop::READ, [this](int) { dispatch(); });
+}
+
+// In a child after fork() the epoll set is still the parent's: events for the child's
+// sockets would reach the parent. Only a flag here (the loop is not yet reinitialized);
+// the child's next wait builds a set of its own.
+void Reactor::on_fork_child() {
+  if (this_thread_reactor) this_thread_reactor->forked_ = true;
+}
+
+void Reactor::rebuild_after_fork() {
+  forked_ = false;
+  watcher_.reset();
+  sys::close(epfd_);
+  open();
+  for (Registration* r = head_; r; r = r->next_) {
+    epoll_event ev{EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = r}};
+    sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, r->fd_, &ev);
+  }
+  if (waiting_ > 0) watcher_->start();
+}
+
+void Reactor::add(Registration& r) {
+  epoll_event ev{EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = &r}};
+  if (sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, r.fd_, &ev) < 0)
+    throw std::system_error(errno, std::system_category(),
+                            "gevent: cannot watch fd " + std::to_string(r.fd_));
+  r.prev_ = nullptr;
+  r.next_ = head_;
+  if (head_) head_->prev_ = &r;
+  head_ = &r;
+}
+
+void Reactor::remove(Registration& r) {
+  sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, r.fd_, nullptr);
+  if (r.prev_)
+    r.prev_->next_ = r.next_;
+  else
+    head_ = r.next_;
+  if (r.next_) r.next_->prev_ = r.prev_;
+  r.prev_ = r.next_ = nullptr;
+}
+
+// Only wakes greenlets (no user code runs here), so no registration can go away while the
+// batch is handed out.
+void Reactor::dispatch() {
+  epoll_event events[128];
+  const int n = sys::epoll_wait(epfd_, events, 128, 0);
+  for (int i = 0; i < n; ++i)
+    static_cast<Registration*>(events[i].data.ptr)->on_events(events[i].events);
+}
+
+void Registration::join(Hub& hub) {
+  release();
+  Reactor& reactor = Reactor::of(hub);
+  reactor.add(*this);
+  reactor_ = &reactor;
+  hub_ = &hub;
+  hub.attach(*this);
+}
+
+void Registration::release() {
+  if (reactor_) reactor_->remove(*this);
+  if (hub_) hub_->detach(*this);
+  reactor_ = nullptr;
+  hub_ = nullptr;
+}
+
+void Registration::hub_closing() {
+  reactor_ = nullptr;  // the reactor closes with the hub, its epoll set with it
+  hub_ = nullptr;
+}
+
+void Registration::on_events(std::uint32_t events) {
+  constexpr std::uint32_t readable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  constexpr std::uint32_t writable = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  if ((events & readable) && sides_[kRead].waiter) sides_[kRead].waiter->wake();
+  if ((events & writable) && sides_[kWrite].waiter) sides_[kWrite].waiter->wake();
+}
+
+std::error_code Registration::wait(Side side, MaybeDuration timeout) {
+  Hub& hub = Hub::current();
+  if (hub.in_hub()) Hub::throw_blocking_in_hub("waiting on a socket");
+  SideState& state = sides_[side];
+  if (state.waiter)
+    throw ConcurrentObjectUseError("gevent: another greenlet is already " +
+                                   std::string(side == kRead ? "reading from" : "writing to") +
+                                   " this socket (fd " + std::to_string(fd_) + ")");
+  if (fd_ < 0) return std::make_error_code(std::errc::bad_file_descriptor);
+  if (hub_ != &hub || !reactor_) join(hub);
+  Waiter waiter;
+  state.waiter = &waiter;
+  state.reason.clear();
+  Reactor& reactor = *reactor_;
+  reactor.waiter_added();
+  struct Done {
+    SideState& state;
+    Reactor& reactor;
+    ~Done() {
+      state.waiter = nullptr;
+      reactor.waiter_removed();
+    }
+  } done{state, reactor};
+  if (!waiter.wait(timeout)) return std::make_error_code(std::errc::timed_out);
+  return state.reason;
+}
+
+bool Registration::cancel(Side side, std::error_code reason) {
+  SideState& state = sides_[side];
+  if (!state.waiter) return false;
+  state.reason = reason;
+  state.waiter->wake();
+  return true;
+}
+
+}  // namespace gevent::detail

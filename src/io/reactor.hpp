@@ -1,0 +1,85 @@
+// The sockets' reactor: one edge-triggered epoll set per hub, watched by the hub's loop
+// through a single IoWatcher on the epoll fd.
+//
+// Why not one loop IoWatcher per socket: libev and libuv both use level-triggered epoll,
+// which re-polls every fd reported by the previous epoll_wait and, when a watcher is stopped
+// at the wrong moment, removes and re-adds the fd (two epoll_ctl calls). An edge-triggered
+// set registers each socket once (EPOLL_CTL_ADD at its first wait, EPOLL_CTL_DEL at close)
+// and never touches it in between, as Asio does. Measured with bench/echo.sh (see
+// docs/benchmarks.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <system_error>
+
+#include "gevent/detail/hub_bound.hpp"
+#include "gevent/duration.hpp"
+
+namespace gevent {
+class Hub;
+}
+
+namespace gevent::detail {
+
+class Reactor;
+class Waiter;
+
+// One socket fd in its hub's reactor, with a waiting greenlet per direction.
+class Registration final : public HubBound {
+ public:
+  enum Side { kRead = 0, kWrite = 1 };
+
+  Registration() = default;
+  ~Registration() { release(); }
+
+  // Suspends the calling greenlet until the fd becomes ready for `side` (an edge reported
+  // after the call began), `timeout` passes (errc::timed_out) or cancel() (its reason).
+  // Call it after the operation failed with EAGAIN. One greenlet per side at a time
+  // (ConcurrentObjectUseError); from the hub: BlockingSwitchOutError.
+  std::error_code wait(Side side, MaybeDuration timeout);
+  // Wakes the greenlet waiting on `side`, if any, with `reason`; returns whether one was.
+  bool cancel(Side side, std::error_code reason);
+  bool waiting(Side side) const { return sides_[side].waiter != nullptr; }
+
+  // Leaves the reactor (EPOLL_CTL_DEL); call before the fd is closed or handed on.
+  void release();
+  void set_fd(int fd) {
+    release();
+    fd_ = fd;
+  }
+  int fd() const { return fd_; }
+
+ private:
+  friend class Reactor;
+  struct SideState {
+    Waiter* waiter = nullptr;
+    std::error_code reason;
+  };
+  void on_events(std::uint32_t events);
+  void hub_closing() override;
+  void join(Hub& hub);
+
+  int fd_ = -1;
+  Hub* hub_ = nullptr;
+  Reactor* reactor_ = nullptr;
+  SideState sides_[2];
+  Registration* prev_ = nullptr;  // the reactor's list, to re-register after fork()
+  Registration* next_ = nullptr;
+};
+
+// One direction of a Registration, what a socket's read_watch / write_watch is.
+class SideWatch {
+ public:
+  SideWatch(Registration& registration, Registration::Side side)
+      : registration_(registration), side_(side) {}
+  std::error_code wait(MaybeDuration timeout) { return registration_.wait(side_, timeout); }
+  bool cancel(std::error_code reason) { return registration_.cancel(side_, reason); }
+  bool waiting() const { return registration_.waiting(side_); }
+
+ private:
+  Registration& registration_;
+  Registration::Side side_;
+};
+
+}  // namespace gevent::detail
