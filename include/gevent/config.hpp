@@ -2,6 +2,10 @@
 //
 //   GEVENT_LOOP         libev (default) | libuv      the hub's event-loop backend
 //   GEVENT_STACK_SIZE   bytes, or with K/M suffix    default greenlet stack (128K; 512K under ASan)
+//   GEVENT_RESOLVER     thread (default)|ares|block  each hub's name resolver (resolver.hpp)
+//   GEVENTARES_SERVERS  ip[:port],[ipv6]:port,...    DNS servers for ares (else resolv.conf's)
+//   GEVENTARES_TIMEOUT  seconds, e.g. 0.5            ares: wait for one server's answer
+//   GEVENTARES_TRIES    a positive count             ares: tries per server
 //
 // config() reads the environment once, on first use; changes made through it apply to hubs
 // (and greenlets) created afterwards. A malformed variable throws std::invalid_argument
@@ -12,6 +16,7 @@
 #include <string>
 
 #include "gevent/detail/sanitizers.hpp"
+#include "gevent/duration.hpp"
 
 namespace gevent {
 
@@ -19,6 +24,11 @@ struct Config {
   std::string loop = "libev";
   // ASan's redzones make frames several times larger: its builds get bigger stacks.
   std::size_t stack_size = (GEVENT_ASAN ? 512 : 128) * 1024;
+  // Read when a hub makes its resolver (its first lookup); ares_* when it makes its channel.
+  std::string resolver = "thread";
+  std::string ares_servers;    // empty: /etc/resolv.conf's
+  MaybeDuration ares_timeout;  // unset: c-ares's (resolv.conf's "timeout:", else 5 s)
+  int ares_tries = 0;          // 0: c-ares's (resolv.conf's "attempts:", else 4)
 };
 
 Config& config();

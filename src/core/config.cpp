@@ -1,8 +1,11 @@
 #include "gevent/config.hpp"
 
 #include <cctype>
+#include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace gevent {
@@ -22,11 +25,42 @@ std::size_t parse_size(std::string_view name, std::string_view text) {
   return value * scale;
 }
 
+std::string parse_resolver(std::string_view text) {
+  if (text == "thread" || text == "ares" || text == "block") return std::string(text);
+  throw std::invalid_argument("GEVENT_RESOLVER='" + std::string(text) +
+                              "': expected thread, ares or block");
+}
+
+int parse_tries(std::string_view text) {
+  int tries = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), tries);
+  if (error != std::errc() || end != text.data() + text.size() || tries <= 0)
+    throw std::invalid_argument("GEVENTARES_TRIES='" + std::string(text) +
+                                "': expected a positive number of tries");
+  return tries;
+}
+
+MaybeDuration parse_seconds(std::string_view name, std::string_view text) {
+  double seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || !(seconds > 0))
+    throw std::invalid_argument(std::string(name) + "='" + std::string(text) +
+                                "': expected a positive number of seconds");
+  return std::chrono::duration<double>(seconds);
+}
+
 Config from_environment() {
   Config config;
   if (const char* loop = std::getenv("GEVENT_LOOP"); loop && *loop) config.loop = loop;
   if (const char* size = std::getenv("GEVENT_STACK_SIZE"); size && *size)
     config.stack_size = parse_size("GEVENT_STACK_SIZE", size);
+  if (const char* kind = std::getenv("GEVENT_RESOLVER"); kind && *kind)
+    config.resolver = parse_resolver(kind);
+  if (const char* servers = std::getenv("GEVENTARES_SERVERS")) config.ares_servers = servers;
+  if (const char* timeout = std::getenv("GEVENTARES_TIMEOUT"); timeout && *timeout)
+    config.ares_timeout = parse_seconds("GEVENTARES_TIMEOUT", timeout);
+  if (const char* tries = std::getenv("GEVENTARES_TRIES"); tries && *tries)
+    config.ares_tries = parse_tries(tries);
   return config;
 }
 
