@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -40,6 +41,11 @@ inline ssize_t sendfile(int out, int in, off_t* offset, size_t n) {
 }
 inline int shutdown(int fd, int how) { return ::shutdown(fd, how); }
 inline int poll(pollfd* fds, nfds_t n, int timeout_ms) { return ::poll(fds, n, timeout_ms); }
+inline int epoll_create1(int flags) { return ::epoll_create1(flags); }
+inline int epoll_ctl(int ep, int op, int fd, epoll_event* e) { return ::epoll_ctl(ep, op, fd, e); }
+inline int epoll_wait(int ep, epoll_event* out, int n, int ms) {
+  return ::epoll_wait(ep, out, n, ms);
+}
 inline int fcntl_getfl(int fd) { return ::fcntl(fd, F_GETFL); }
 inline int fcntl_setfl(int fd, int flags) { return ::fcntl(fd, F_SETFL, flags); }
 inline int open(const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); }
