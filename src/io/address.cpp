@@ -112,10 +112,15 @@ std::uint16_t address::port() const {
 
 std::string address::to_string() const {
   switch (family()) {
+    case AF_INET6: {
+      std::string text = "[";  // built step by step: GCC 12 misreports "[" + string (-Wrestrict)
+      text += host();
+      text += "]:";
+      text += std::to_string(port());
+      return text;
+    }
     case AF_INET:
       return host() + ":" + std::to_string(port());
-    case AF_INET6:
-      return "[" + host() + "]:" + std::to_string(port());
     default:
       return host();
   }
