@@ -150,11 +150,16 @@ void Registration::hub_closing() {
   hub_ = nullptr;
 }
 
+void Registration::ready(SideState& side) {
+  side.maybe_ready = true;
+  if (side.waiter) side.waiter->wake();
+}
+
 void Registration::on_events(std::uint32_t events) {
   constexpr std::uint32_t readable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
   constexpr std::uint32_t writable = EPOLLOUT | EPOLLHUP | EPOLLERR;
-  if ((events & readable) && sides_[kRead].waiter) sides_[kRead].waiter->wake();
-  if ((events & writable) && sides_[kWrite].waiter) sides_[kWrite].waiter->wake();
+  if (events & readable) ready(sides_[kRead]);
+  if (events & writable) ready(sides_[kWrite]);
 }
 
 std::error_code Registration::wait(Side side, MaybeDuration timeout) {
@@ -170,6 +175,7 @@ std::error_code Registration::wait(Side side, MaybeDuration timeout) {
   Waiter waiter;
   state.waiter = &waiter;
   state.reason.clear();
+  state.maybe_ready = false;  // the caller saw EAGAIN: only an edge from now on means ready
   Reactor& reactor = *reactor_;
   reactor.waiter_added();
   struct Done {

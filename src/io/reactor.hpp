@@ -42,6 +42,13 @@ class Registration final : public HubBound {
   bool cancel(Side side, std::error_code reason);
   bool waiting(Side side) const { return sides_[side].waiter != nullptr; }
 
+  // Whether an operation on `side` may succeed without waiting: false from an EAGAIN (or a
+  // drained(): a short read of a stream) until the next edge. Only a hint that saves the
+  // doomed syscall; a stale true costs one EAGAIN, and a false is always ended by an edge,
+  // since the fd is in the edge-triggered set whenever a greenlet waits.
+  bool maybe_ready(Side side) const { return sides_[side].maybe_ready; }
+  void drained(Side side) { sides_[side].maybe_ready = false; }
+
   // Leaves the reactor (EPOLL_CTL_DEL); call before the fd is closed or handed on.
   void release();
   void set_fd(int fd) {
@@ -55,8 +62,10 @@ class Registration final : public HubBound {
   struct SideState {
     Waiter* waiter = nullptr;
     std::error_code reason;
+    bool maybe_ready = true;
   };
   void on_events(std::uint32_t events);
+  static void ready(SideState& side);
   void hub_closing() override;
   void join(Hub& hub);
 
@@ -76,6 +85,8 @@ class SideWatch {
   std::error_code wait(MaybeDuration timeout) { return registration_.wait(side_, timeout); }
   bool cancel(std::error_code reason) { return registration_.cancel(side_, reason); }
   bool waiting() const { return registration_.waiting(side_); }
+  bool maybe_ready() const { return registration_.maybe_ready(side_); }
+  void drained() { registration_.drained(side_); }
 
  private:
   Registration& registration_;

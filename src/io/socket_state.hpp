@@ -75,6 +75,8 @@ std::size_t retry_io(SocketState& s, SideWatch& watch, Deadline& deadline, std::
       ec = std::make_error_code(std::errc::bad_file_descriptor);
       return 0;
     }
+    // A non-blocking socket never waits in the reactor, so no edge would end the hint.
+    if (!watch.maybe_ready() && !deadline.nonblocking() && (ec = s.wait(watch, deadline))) return 0;
     const auto n = attempt(s.fd);
     if (n >= 0) {
       ec.clear();

@@ -98,6 +98,23 @@ TEST_F(SocketTest, ZeroTimeoutIsNonBlocking) {
   EXPECT_EQ(a.recv(buf), 1u);
 }
 
+// A short read marks the socket drained (the next recv waits for the edge first); data that
+// comes later must still be seen, by a blocking recv and by a non-blocking one.
+TEST_F(SocketTest, DataAfterAShortReadIsSeen) {
+  auto [a, b] = tcp_pair();
+  char buf[16];
+  b.sendall("x");
+  EXPECT_EQ(a.recv(buf), 1u);
+  auto late = gevent::spawn_later(5ms, [&b = b] { b.sendall("y"); });
+  EXPECT_EQ(a.recv(buf), 1u);
+  a.setblocking(false);
+  b.sendall("z");
+  gevent::wait_read(a.fileno(), 1s);
+  EXPECT_EQ(a.recv(buf), 1u);
+  EXPECT_EQ(buf[0], 'z');
+  late.join();
+}
+
 TEST_F(SocketTest, EnclosingTimeoutInterruptsARecv) {
   auto [a, b] = tcp_pair();
   char buf[16];
