@@ -183,8 +183,12 @@ bool check_lists(const FdLists& lists, SelectResult& ready, std::error_code& ec)
   if ((ec = append_pollfds(lists.r, POLLIN, fds)) || (ec = append_pollfds(lists.w, POLLOUT, fds)) ||
       (ec = append_pollfds(lists.x, POLLPRI, fds)) || (ec = poll_now(fds)))
     return true;
-  for (const pollfd& p : fds)
-    if (p.revents & POLLNVAL) return (ec = bad_fd()), true;
+  for (const pollfd& p : fds) {
+    if (p.revents & POLLNVAL) {
+      ec = bad_fd();
+      return true;
+    }
+  }
   const pollfd* at = fds.data();
   collect(lists.r, at, kReadable, ready.rlist);
   collect(lists.w, at + lists.r.size(), kWritable, ready.wlist);
