@@ -18,9 +18,13 @@
 // call returns, by any path. Timeout none waits forever; a call with nothing to watch
 // sleeps for the timeout, like Python's.
 //
-// Exceptional conditions (xlist, POLLPRI: TCP urgent data, for example) are supported while
-// waiting too: the loop watches only read and write readiness, so these are watched
-// through a private edge-triggered epoll set, created only by a wait that needs it.
+// Exceptional conditions (xlist; POLLPRI, e.g. TCP urgent data) end a wait too, which
+// gevent's select does not do (it reports xlist only from its first check). The loop
+// watches only read and write readiness, so a wait that needs more (xlist, or a Poll mask
+// with POLLPRI, POLLRDHUP, or without POLLIN and POLLOUT) also watches those fds through an
+// edge-triggered epoll set of its own (one epoll fd and one more loop watcher, for the wait).
+// As in select(2) on Linux, xlist means POLLPRI only: hang-ups and errors show in rlist and
+// wlist, never in xlist.
 //
 // Unlike select(2), there is no FD_SETSIZE limit: any fd number works. Closing an fd while a
 // greenlet waits on it here is not allowed (as with poll(2) in another thread); finish or
@@ -44,17 +48,20 @@
 
 namespace gevent::select {
 
+// A contiguous range of ints: std::vector<int>, std::array<int, N>, std::span<const int>.
+template <class Range>
+concept ContiguousFds = std::ranges::contiguous_range<Range> &&
+    (std::is_same_v<std::ranges::range_value_t<Range>, int>);
+
 // The fds of one list of a select() call: a view of a braced list ({a, b}) or of any
-// contiguous range of int (std::vector<int>, std::array, std::span). Like std::span it does
-// not own the fds; it is meant for argument passing only.
+// ContiguousFds. Like std::span it does not own the fds; it is meant for passing arguments.
 class FdList {
  public:
   FdList() = default;
   FdList(std::initializer_list<int> fds)  // NOLINT(google-explicit-constructor)
       : fds_(fds.begin(), fds.size()) {}
-  template <std::ranges::contiguous_range Range>
-  requires std::same_as < std::remove_cv_t<std::ranges::range_value_t<Range>>,
-  int > FdList(const Range& fds)  // NOLINT(google-explicit-constructor)
+  template <ContiguousFds Range>
+  FdList(const Range& fds)  // NOLINT(google-explicit-constructor)
       : fds_(std::ranges::data(fds), std::ranges::size(fds)) {}
 
   std::span<const int> fds() const { return fds_; }

@@ -9,9 +9,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <array>
 #include <cstdlib>
 #include <new>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,10 @@ TEST_F(SelectTest, WritableAtOnceAndOnlyWhatIsReady) {
   auto ready = gevent::select::select(rlist, wlist, {}, 5s);
   EXPECT_TRUE(ready.rlist.empty());
   EXPECT_EQ(ready.wlist, wlist);
+  // Any contiguous range of int will do; other element types do not convert.
+  const std::array<int, 2> fds{pipe.r, pipe.w};
+  EXPECT_EQ(gevent::select::select(fds, std::span(fds), {}, 0s).wlist, std::vector<int>{pipe.w});
+  static_assert(!std::is_convertible_v<std::vector<long>, gevent::select::FdList>);
 }
 
 TEST_F(SelectTest, TimesOutWithEmptyListsInBothForms) {
