@@ -10,6 +10,7 @@
 #include <cctype>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "gevent/config.hpp"
 #include "gevent/detail/hub_bound.hpp"
@@ -46,39 +47,32 @@ std::unique_ptr<Resolver> make_resolver(Hub& hub) {
                               "': expected thread, ares or block");
 }
 
-// The resolver of this thread's hub, made on first use and destroyed with the hub (or with
-// the thread, whichever goes first).
+// The resolver of this thread's hub, made on first use. The hub owns it (as a HubBound) and
+// deletes it once its greenlets are gone, so no greenlet can still wait on it; a thread_local
+// owner would go before them at thread exit.
 class HubResolver final : public detail::HubBound {
  public:
-  HubResolver() = default;
-  ~HubResolver() { release(); }
-
-  Resolver& for_hub(Hub& hub) {
-    if (hub_ != &hub) {
-      release();
-      resolver_ = make_resolver(hub);
-      hub_ = &hub;
-      hub.attach(*this);
+  static Resolver& of(Hub& hub) {
+    if (!current_) {
+      auto made = std::unique_ptr<HubResolver>(new HubResolver(make_resolver(hub)));
+      hub.attach(*made);
+      current_ = made.release();
     }
-    return *resolver_;
+    return *current_->resolver_;
   }
 
  private:
+  explicit HubResolver(std::unique_ptr<Resolver> resolver) : resolver_(std::move(resolver)) {}
   void hub_closing() override {
-    hub_ = nullptr;
-    resolver_.reset();
-  }
-  void release() {
-    if (hub_) hub_->detach(*this);
-    hub_ = nullptr;
-    resolver_.reset();
+    current_ = nullptr;
+    delete this;
   }
 
-  Hub* hub_ = nullptr;
+  static constinit thread_local HubResolver* current_;
   std::unique_ptr<Resolver> resolver_;
 };
 
-thread_local HubResolver this_thread_resolver;
+constinit thread_local HubResolver* HubResolver::current_ = nullptr;
 
 }  // namespace
 
@@ -87,7 +81,7 @@ const std::error_category& gai_category() noexcept {
   return category;
 }
 
-Resolver& get_resolver() { return this_thread_resolver.for_hub(Hub::current()); }
+Resolver& get_resolver() { return HubResolver::of(Hub::current()); }
 
 // --- Resolver: both error forms over each kind's lookups ---
 

@@ -7,9 +7,14 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "gevent/config.hpp"
 #include "gevent/detail/timer_node.hpp"
@@ -138,7 +143,12 @@ void finish(void* arg, int status, Fill fill) noexcept {
 
 class AresResolver final : public Resolver {
  public:
-  explicit AresResolver(Hub& hub) : hub_(hub) { timer_.self = this; }
+  explicit AresResolver(Hub& hub) : hub_(hub) {
+    timer_.self = this;
+    timer_.fire = [](TimerNode& node) {
+      static_cast<Timer&>(node).self->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    };
+  }
   ~AresResolver() override {
     // Pending queries get ARES_EDESTRUCTION; the sockets close. Greenlets have normally
     // stopped waiting by now; any the hub had to abandon must not be woken.
@@ -254,9 +264,6 @@ void AresResolver::rearm_timer() {
   hub_.cancel_timer(timer_);
   timeval next{};
   if (!channel_ || !ares_timeout(channel_, nullptr, &next)) return;
-  timer_.fire = [](TimerNode& node) {
-    static_cast<Timer&>(node).self->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-  };
   hub_.add_timer(timer_,
                  std::chrono::seconds(next.tv_sec) + std::chrono::microseconds(next.tv_usec));
 }

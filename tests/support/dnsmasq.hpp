@@ -20,6 +20,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -60,7 +63,42 @@ class SilentUdpServer {
 
 class Dnsmasq {
  public:
-  explicit Dnsmasq(const std::vector<std::string>& records) : port_(free_udp_port()) {
+  explicit Dnsmasq(const std::vector<std::string>& records) {
+    // A port free now may be taken before dnsmasq binds it (other tests run beside this
+    // one): try a few.
+    std::string why;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = free_udp_and_tcp_port();
+      if (start(records, why)) return;
+    }
+    throw std::runtime_error("Dnsmasq: dnsmasq did not start (Debian's dnsmasq-base): " + why);
+  }
+  ~Dnsmasq() {
+    ::kill(pid_, SIGTERM);
+    reap();
+  }
+  Dnsmasq(const Dnsmasq&) = delete;
+  Dnsmasq& operator=(const Dnsmasq&) = delete;
+
+  std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  // dnsmasq listens on both UDP and TCP.
+  static std::uint16_t free_udp_and_tcp_port() {
+    for (;;) {
+      SilentUdpServer udp;
+      const int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in at{};
+      at.sin_family = AF_INET;
+      at.sin_port = htons(udp.port());
+      at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      const bool free = ::bind(tcp, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0;
+      ::close(tcp);
+      if (free) return udp.port();
+    }
+  }
+
+  std::vector<std::string> command(const std::vector<std::string>& records) const {
     std::vector<std::string> args = {"dnsmasq",
                                      "--no-daemon",
                                      "--conf-file=/dev/null",
@@ -71,24 +109,19 @@ class Dnsmasq {
                                      "--no-resolv",
                                      "--no-hosts"};
     args.insert(args.end(), records.begin(), records.end());
-    start(args);
-    wait_until_answering();
+    return args;
   }
-  ~Dnsmasq() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  Dnsmasq(const Dnsmasq&) = delete;
-  Dnsmasq& operator=(const Dnsmasq&) = delete;
 
-  std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  static std::uint16_t free_udp_port() { return SilentUdpServer().port(); }
-
-  void start(const std::vector<std::string>& args) {
+  // Starts dnsmasq with its stderr in a temporary file, and waits until it answers; if it
+  // does not, returns false with what it said in `why`.
+  bool start(const std::vector<std::string>& records, std::string& why) {
+    char log_path[] = "/tmp/gevent-dnsmasq-XXXXXX";
+    ::close(::mkstemp(log_path));
+    struct Unlink {
+      const char* path;
+      ~Unlink() { ::unlink(path); }
+    } unlink_log{log_path};
+    const auto args = command(records);
     std::vector<char*> argv;
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
@@ -99,10 +132,17 @@ class Dnsmasq {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);
       const int null = ::open("/dev/null", O_RDWR);
-      for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+      const int log = ::open(log_path, O_WRONLY);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(log, 2);
       for (const char* path : {"/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"}) ::execv(path, argv.data());
       ::_exit(127);
     }
+    if (wait_until_answering()) return true;
+    std::ifstream log(log_path);
+    why.assign(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
+    return false;
   }
 
   // Sends one A query for "ready.invalid" and waits a little for any answer.
@@ -120,27 +160,36 @@ class Dnsmasq {
     unsigned char reply[512];
     const bool ok = ::sendto(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&to),
                              sizeof to) == sizeof query &&
-                    ::recv(fd, reply, sizeof reply, 0) >= 12 && reply[0] == 0x12;
+                    ::recv(fd, reply, sizeof reply, 0) >= 12 && reply[0] == 0x12 &&
+                    reply[1] == 0x34;
     ::close(fd);
     return ok;
   }
 
-  void wait_until_answering() {
+  // True once dnsmasq answers; false (and reaped) if it exits or stays silent for 10 s.
+  bool wait_until_answering() {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!answers()) {
       int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_)
-        throw std::runtime_error(
-            "Dnsmasq: dnsmasq exited at start (is Debian's dnsmasq-base installed?)");
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) return false;
       if (std::chrono::steady_clock::now() > give_up) {
         ::kill(pid_, SIGKILL);
-        throw std::runtime_error("Dnsmasq: dnsmasq did not answer within 10 s");
+        reap();
+        return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    return true;
   }
 
-  std::uint16_t port_;
+  // A loop's SIGCHLD handling may have reaped it already (ECHILD): that is fine too.
+  void reap() const {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
 
