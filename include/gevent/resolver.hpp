@@ -23,7 +23,8 @@
 // use EAI codes, gethostbyname_ex and gethostbyaddr too (where Python raises socket.herror
 // with h_errno): HOST_NOT_FOUND and NO_DATA become EAI_NONAME, TRY_AGAIN EAI_AGAIN,
 // NO_RECOVERY EAI_FAIL. A DNS server that does not answer within ares's limits is EAI_AGAIN,
-// as glibc reports it. libc's EAI_SYSTEM becomes the errno it stands for
+// as glibc reports it; except for gethostbyaddr and getnameinfo under ares, which c-ares
+// reports as EAI_NONAME. libc's EAI_SYSTEM becomes the errno it stands for
 // (std::system_category()). A bad config().resolver or ares_servers throws
 // std::invalid_argument from both forms.
 //
@@ -31,8 +32,8 @@
 // gevent::Timeout or a kill() interrupts them (thrown in both forms). A lookup already running
 // on a pool thread cannot be stopped: the greenlet stops waiting and the result is dropped
 // when it arrives. An abandoned ares lookup is cancelled once no greenlet of the hub waits for
-// any. block never switches, so nothing can interrupt it. Calling from the hub itself (a loop
-// callback) throws BlockingSwitchOutError, except under block.
+// any. block never switches, so nothing can interrupt it. A lookup that must wait, called
+// from the hub itself (a loop callback), throws BlockingSwitchOutError.
 #pragma once
 
 #include <sys/socket.h>

@@ -260,12 +260,16 @@ void AresResolver::process(int read_fd, int write_fd) {
 }
 
 // Arms the hub timer for c-ares's next deadline (a retry, or giving up), if it has queries.
+// At least 1 ms: c-ares often reports 0 right after a retry (its queries time out a few us
+// apart), and a zero-delay timer armed from a timer callback can leave the libuv backend
+// blocked: UV_RUN_ONCE runs due timers before it polls, then polls with no timeout.
 void AresResolver::rearm_timer() {
   hub_.cancel_timer(timer_);
   timeval next{};
   if (!channel_ || !ares_timeout(channel_, nullptr, &next)) return;
-  hub_.add_timer(timer_,
-                 std::chrono::seconds(next.tv_sec) + std::chrono::microseconds(next.tv_usec));
+  const Duration after =
+      std::chrono::seconds(next.tv_sec) + std::chrono::microseconds(next.tv_usec);
+  hub_.add_timer(timer_, std::max<Duration>(after, std::chrono::milliseconds(1)));
 }
 
 // --- the greenlet's side ---

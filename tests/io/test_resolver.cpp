@@ -183,6 +183,20 @@ TEST_P(EveryResolver, GetnameinfoGivesHostAndService) {
   EXPECT_EQ(gevent::getnameinfo(gevent::address::ip("::1", 22), NI_NUMERICHOST).host, "::1");
 }
 
+TEST_P(EveryResolver, ALookupThatMustWaitCannotRunInTheHub) {
+  std::optional<bool> refused;
+  gevent::get_hub().run_callback([&] {
+    try {
+      refused = gevent::gethostbyname("localhost") != "127.0.0.1";
+    } catch (const gevent::BlockingSwitchOutError&) {
+      refused = true;
+    }
+  });
+  gevent::sleep(1ms);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(*refused, !is("block"));  // block answers: it never waits, it blocks
+}
+
 // Many lookups at once while a ticker greenlet yields in a loop: a lookup that lets the hub
 // run sees the ticker advance while it waits; a blocking one never does.
 TEST_P(EveryResolver, LookupsLetOtherGreenletsRunUnlessBlocking) {
