@@ -43,9 +43,6 @@ struct QueuedErrors {
 QueuedErrors take_error_queue();
 // The error_code for the newest error in OpenSSL's queue (the queue is left as it is).
 std::error_code last_queued_error();
-// Throws SSLError(ec, what + ": " + OpenSSL's queued text), or the text of ec if the queue
-// is empty. Verification failures throw SSLCertVerificationError.
-[[noreturn]] void throw_ssl_error(std::error_code ec, const std::string& what);
 // Throws SSLError for the failed OpenSSL configuration call `what` if `ok` is false.
 void check_openssl(bool ok, const std::string& what);
 

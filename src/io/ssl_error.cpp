@@ -82,10 +82,6 @@ std::error_code code_of(unsigned long e) {
   return {static_cast<int>(e), ssl_category()};
 }
 
-SSLError make_error(std::error_code ec, const std::string& what, const std::string& queued) {
-  return SSLError(ec, queued.empty() ? what : what + " [" + queued + "]");
-}
-
 }  // namespace
 
 QueuedErrors take_error_queue() {
@@ -111,18 +107,14 @@ std::error_code last_queued_error() {
   return last ? code_of(last) : std::error_code();
 }
 
-void throw_ssl_error(std::error_code ec, const std::string& what) {
-  const std::string queued = take_error_queue().text;
-  if (&ec.category() == &verify_category())
-    throw SSLCertVerificationError(ec, queued.empty() ? what : what + " [" + queued + "]");
-  throw make_error(ec, what, queued);
-}
-
 void check_openssl(bool ok, const std::string& what) {
   if (ok) return;
   auto queued = take_error_queue();
   if (!queued.code) queued.code = std::make_error_code(std::errc::invalid_argument);
-  throw make_error(queued.code, "gevent::ssl::" + what, queued.text);
+  std::string full = "gevent::ssl::" + what;
+  if (!queued.text.empty() && queued.text != queued.code.message())
+    full += " [" + queued.text + "]";  // the whole queue, when it says more than the code
+  throw SSLError(queued.code, full);
 }
 
 }  // namespace detail
