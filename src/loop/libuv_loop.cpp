@@ -232,9 +232,13 @@ class UvTimerWatcher final : public UvWatcher<TimerWatcher, uv_timer_t> {
   }
   void stop_now() override { uv_timer_stop(handle()); }
 
+  // uv_run runs due timers *before* it polls, then blocks for as long as the remaining
+  // timers allow: with none left it would block forever, though the hub (which runs after
+  // uv_run returns) may have work due now. uv_stop makes that poll non-blocking.
   static void on_expiry(uv_timer_t* handle) {
     auto* self = static_cast<UvTimerWatcher*>(handle->data);
     self->recount();  // libuv has just stopped a one-shot timer
+    uv_stop(handle->loop);
     self->loop().guard().invoke(self->cb_);
   }
 
