@@ -189,6 +189,11 @@ std::size_t TlsSession::recv(SocketState& s, std::span<char> buf, Deadline& dead
     ec.clear();
     return 0;
   }
+  // A suppressed ragged EOF after the handshake reads as the peer's close_notify: without
+  // this, OpenSSL 3 would also fail the connection and send the peer a decode_error alert,
+  // so a peer that merely shut down its sending side could no longer be answered.
+  if (suppress_ragged_eofs_ && SSL_is_init_finished(ssl_.get()))
+    SSL_set_options(ssl_.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   std::size_t n = 0;
   const auto outcome =
       drive(s, deadline, ec, [&] { return SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n); });

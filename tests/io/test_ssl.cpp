@@ -76,6 +76,18 @@ std::vector<std::string> python_server(std::vector<std::string> extra = {}) {
   return argv;
 }
 
+// Reads exactly n bytes (fewer only at end of stream).
+std::string read_exactly(gevent::socket& sock, std::size_t n) {
+  std::string got;
+  char buf[4096];
+  while (got.size() < n) {
+    const std::size_t k = sock.recv({buf, std::min(sizeof(buf), n - got.size())});
+    if (k == 0) break;
+    got.append(buf, k);
+  }
+  return got;
+}
+
 bool has_pair(const ssl::PeerCertificate::Name& name, const std::string& key,
               const std::string& value) {
   for (const auto& [k, v] : name)
@@ -412,10 +424,7 @@ TEST_F(SslTest, ManyConnectionsAtOnceWhileAnotherGreenletTicks) {
 // Code written for plain sockets works unchanged on a TLS socket.
 std::string exchange(gevent::socket& sock, const std::string& message) {
   sock.sendall(message);
-  std::string got;
-  char buf[4096];
-  while (got.size() < message.size()) got.append(buf, sock.recv(buf));
-  return got;
+  return read_exactly(sock, message.size());
 }
 
 TEST_F(SslTest, LargeTransfersMakefileAndSendfileGoThroughTls) {
@@ -454,8 +463,10 @@ TEST_F(SslTest, RaggedEofIsEndOfStreamByDefaultAndAnErrorWhenAsked) {
   char buf[16];
   {
     auto [client, server] = tls_pair(server_context(), client_context());
-    server.close();  // no close_notify
+    server.shutdown(SHUT_WR);  // TCP's end of stream, no close_notify
     EXPECT_EQ(client.recv(buf), 0u);
+    client.sendall("still heard");  // a half-closed peer can still be answered
+    EXPECT_EQ(read_exactly(server, 11), "still heard");
   }
   {
     auto [client, server] = tls_pair(server_context(), strict);
