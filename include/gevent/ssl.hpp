@@ -27,8 +27,10 @@
 //   * std::errc::timed_out / operation_would_block, io_errc::closed_in_another_greenlet and
 //     OS errors (connection_reset, ...) as for plain sockets.
 // Reaching the peer's close_notify makes recv return 0. An EOF without close_notify (a
-// "ragged EOF") also returns 0 by default, as Python's suppress_ragged_eofs=True does;
+// "ragged EOF") also returns 0 by default, as Python's suppress_ragged_eofs=True does, and
+// the connection stays writable (the peer may only have shut down its sending side);
 // SSLContext::set_suppress_ragged_eofs(false) makes it ssl_errc::stream_truncated instead.
+// close() does not send close_notify (as Python's); unwrap() does.
 //
 // OpenSSL's rule for non-blocking writes holds: after a send reports timed_out or
 // operation_would_block, part of the data may sit in OpenSSL's buffer; send the same data
