@@ -28,10 +28,7 @@
 #include "gevent/greenlet.hpp"
 #include "gevent/pool.hpp"
 #include "gevent/socket.hpp"
-
-namespace gevent::ssl {
-class SSLContext;
-}
+#include "gevent/ssl.hpp"
 
 namespace gevent::server {
 
@@ -75,8 +72,9 @@ struct ServerOptions {
   // Handlers still running this long after stop() starts are killed (gevent's stop_timeout).
   MaybeDuration stop_timeout = std::chrono::seconds(1);
   // TLS for every connection (StreamServer): the handshake runs in the connection's
-  // greenlet, bounded by handshake_timeout. The context must outlive the server.
-  ssl::SSLContext* ssl_context = nullptr;
+  // greenlet, bounded by handshake_timeout; a failed handshake is logged and the connection
+  // closed. The handler then gets the gevent::ssl::SSLSocket as its gevent::socket&.
+  std::optional<ssl::SSLContext> ssl_context;
   MaybeDuration handshake_timeout = std::chrono::seconds(10);
   // Where errors of the server and its handlers are reported; nullptr: nowhere.
   std::ostream* error_log;

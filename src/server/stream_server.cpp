@@ -71,7 +71,17 @@ void StreamServer::back_off(std::error_code ec) {
 
 void StreamServer::handle_connection(gevent::socket& connection, const address& peer) {
   try {
-    handle_(connection, peer);
+    if (!options().ssl_context) return handle_(connection, peer);
+    const MaybeDuration timeout = connection.gettimeout();
+    connection.settimeout(options().handshake_timeout);
+    std::error_code ec;
+    ssl::SSLSocket tls = ssl::wrap_server(std::move(connection), *options().ssl_context, ec);
+    if (ec) {
+      log_error("TLS handshake with " + peer.to_string() + " failed: " + ec.message());
+      return;
+    }
+    tls.settimeout(timeout);
+    handle_(tls, peer);
   } catch (const std::exception& e) {
     log_error("handler for " + peer.to_string() + " failed: " + e.what());
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/harness.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using gevent::server::DatagramServer;
@@ -244,6 +245,33 @@ TEST(ServerThreadsTest, SeveralHubsServeOnePortWithReusePort) {
   EXPECT_EQ(served[0] + served[1], per_thread);
   EXPECT_GT(served[0], 0);
   EXPECT_GT(served[1], 0);
+}
+
+TEST_F(ServerTest, ServesTlsAndSurvivesAFailedHandshake) {
+  const auto& certs = gevent::testing::tls_certs();
+  std::ostringstream log;
+  ServerOptions options = quiet(log);
+  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
+  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  options.handshake_timeout = 2s;
+  StreamServer server{"127.0.0.1:0", echo, {}, options};
+  server.start();
+
+  auto plain = gevent::create_connection(server.server_address(), 2s);
+  plain.sendall("this is not a TLS client hello\r\n\r\n");
+  char buf[64];
+  std::error_code ec;
+  plain.recv(buf, ec);  // the server gives up on it and closes
+  gevent::ssl::SSLContext client{gevent::ssl::PROTOCOL_TLS_CLIENT};
+  client.load_verify_locations(certs.ca);
+  for (int i = 0; i < 3; ++i) {
+    auto tls = client.wrap_socket(gevent::create_connection(server.server_address(), 2s), false,
+                                  "localhost");
+    tls.sendall("over TLS");
+    auto f = tls.makefile();
+    EXPECT_EQ(f.read(8), "over TLS");
+  }
+  EXPECT_NE(log.str().find("TLS handshake with 127.0.0.1"), std::string::npos) << log.str();
 }
 
 TEST_F(ServerTest, DatagramServerEchoes) {
