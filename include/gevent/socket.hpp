@@ -13,6 +13,9 @@
 // would block reports std::errc::operation_would_block. A socket closed by another greenlet
 // wakes its waiters with io_errc::closed_in_another_greenlet (== errc::bad_file_descriptor).
 //
+// Through TLS (gevent::ssl::SSLSocket), recv/send flags and recvfrom/sendto report
+// errc::operation_not_supported rather than bypass the TLS stream.
+//
 // One greenlet may read and another write the same socket at once; two greenlets reading
 // (or two writing) at once throw gevent::ConcurrentObjectUseError, as in gevent.
 // The fd is always O_NONBLOCK underneath; "blocking" is a matter of the timeout.

@@ -52,6 +52,13 @@ void set_nonblocking(int fd) {
 
 std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descriptor); }
 
+// recv flags (MSG_PEEK, ...) and datagram calls have no meaning through TLS: refused, rather
+// than silently bypassing the TLS stream.
+std::size_t not_through_tls(std::error_code& ec) {
+  ec = std::make_error_code(std::errc::operation_not_supported);
+  return 0;
+}
+
 }  // namespace
 
 void setdefaulttimeout(MaybeDuration timeout) {
@@ -223,7 +230,10 @@ std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
     return 0;
   }
   detail::Deadline deadline(state_->timeout);
-  if (state_->tls) return state_->tls->recv(*state_, buf, deadline, ec);
+  if (state_->tls) {
+    if (flags != 0) return not_through_tls(ec);
+    return state_->tls->recv(*state_, buf, deadline, ec);
+  }
   const auto n = retry_io(*state_, state_->read_watch, deadline, ec, [&](int fd) {
     return detail::sys::recv(fd, buf.data(), buf.size(), flags);
   });
@@ -248,6 +258,7 @@ std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags,
     ec = bad_fd();
     return {0, peer};
   }
+  if (state_->tls) return {not_through_tls(ec), peer};
   socklen_t len = 0;
   const auto n = retry_io(*state_, state_->read_watch, ec, [&](int fd) {
     len = peer.capacity();
@@ -268,7 +279,7 @@ namespace {
 
 std::size_t send_some(detail::SocketState& s, std::string_view data, int flags,
                       detail::Deadline& deadline, std::error_code& ec) {
-  if (s.tls) return s.tls->send(s, data, deadline, ec);
+  if (s.tls) return flags == 0 ? s.tls->send(s, data, deadline, ec) : not_through_tls(ec);
   return retry_io(s, s.write_watch, deadline, ec, [&](int fd) {
     return detail::sys::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
   });
@@ -314,6 +325,7 @@ std::size_t socket::sendto(std::string_view data, const address& peer, int flags
     ec = bad_fd();
     return 0;
   }
+  if (state_->tls) return not_through_tls(ec);
   return retry_io(*state_, state_->write_watch, ec, [&](int fd) {
     return detail::sys::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, peer.data(),
                                peer.size());
