@@ -13,7 +13,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin=$root/build/bin
+bin=${GEVENT_BIN:-$root/build/bin}  # where echo_server is
 peers=$root/build/bench-peers
 rounds=${ROUNDS:-3}
 seconds=${SECONDS_PER_ROUND:-4}
@@ -70,17 +70,17 @@ one_round() {
 
 # Prints the medians and ratios of rows "kind round_trips/s bytes/s round_trips/cpu-s".
 report() {
-  python3 - "$1" << 'PY'
+  python3 -c '
 import statistics, sys
 label = sys.argv[1]
 rows = [line.split() for line in sys.stdin if line.strip()]
 med = {k: [statistics.median(float(r[i]) for r in rows if r[0] == k) for i in (1, 3, 2)]
        for k in ("gevent", "asio")}
-print(f"{label:<28}{'gevent-cpp':>14}{'asio':>14}{'ratio':>8}")
+print("%-28s%14s%14s%8s" % (label, "gevent-cpp", "asio", "ratio"))
 for i, name in enumerate(("round trips/s", "round trips/CPU-s", "bytes/s (both ways)")):
     g, a = med["gevent"][i], med["asio"][i]
     print(f"  {name:<26}{g:>14.0f}{a:>14.0f}{g / a if a else 0:>8.2f}")
-PY
+' "$1"
 }
 
 run_workload() {

@@ -56,6 +56,9 @@ class Spawn {
   Spawn(std::size_t pool_size) : owned_(std::make_unique<Pool>(pool_size)), group_(owned_.get()) {}
   Spawn(int pool_size) : Spawn(checked_size(pool_size)) {}
   Spawn(Group& group) : group_(&group) {}  // a Group or Pool that outlives the server
+  // A temporary Pool, as in StreamServer{":6000", echo, gevent::Pool{10000}}: the server
+  // owns a Pool of that size. It must be empty (std::invalid_argument otherwise).
+  Spawn(Pool&& pool);
 
   Group& group() const { return *group_; }
 

@@ -50,6 +50,14 @@ std::size_t Spawn::checked_size(int size) {
   return static_cast<std::size_t>(size);
 }
 
+Spawn::Spawn(Pool&& pool) {
+  if (!pool.empty())
+    throw std::invalid_argument(
+        "gevent: a Pool with greenlets in it must be passed by reference to a server");
+  owned_ = std::make_unique<Pool>(pool.pool_size());
+  group_ = owned_.get();
+}
+
 ServerOptions::ServerOptions() : error_log(&std::cerr) {}
 
 BaseServer::BaseServer(Listener listener, Spawn spawn, ServerOptions options, int socktype)

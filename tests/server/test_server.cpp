@@ -67,6 +67,14 @@ TEST_F(ServerTest, ListensOnEveryAddressForm) {
   EXPECT_EQ(round_trip(from_socket.server_address(), "given"), "given");
   EXPECT_THROW(StreamServer("nonsense", echo).start(), std::invalid_argument);
   EXPECT_THROW(StreamServer("127.0.0.1:0", echo, 0), std::invalid_argument);
+  gevent::Pool busy{1};
+  busy.spawn([] { gevent::sleep(1ms); });
+  EXPECT_THROW(StreamServer("127.0.0.1:0", echo, std::move(busy)), std::invalid_argument);
+  busy.join();
+  gevent::Pool shared{4};
+  StreamServer borrowed{"127.0.0.1:0", echo, shared};
+  borrowed.start();
+  EXPECT_EQ(round_trip(borrowed.server_address(), "borrowed"), "borrowed");
 }
 
 TEST_F(ServerTest, PoolSizeBoundsConcurrentHandlers) {
@@ -185,8 +193,7 @@ TEST_F(ServerTest, ThousandConcurrentConnections) {
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
   const int n = static_cast<int>(std::min<rlim_t>(1000, (limit.rlim_cur - 64) / 2));
-  StreamServer server{"127.0.0.1:0", echo, 10000};
-  ServerOptions big_backlog;
+  StreamServer server{"127.0.0.1:0", echo, gevent::Pool{10000}};
   server.start();
   gevent::Event go;
   std::vector<gevent::Greenlet<bool>> clients;
