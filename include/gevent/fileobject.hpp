@@ -25,6 +25,8 @@
 // (or two writers) at once throw gevent::ConcurrentObjectUseError. Closing the file while
 // another greenlet waits on it wakes that greenlet with io_errc::closed_in_another_greenlet
 // (== errc::bad_file_descriptor); calls on a closed file report errc::bad_file_descriptor.
+// Destroying a file object while greenlets wait on it is an error, as for sockets: close it
+// and let them wake first. Use a file object on the thread of the hub that made it.
 #pragma once
 
 #include <sys/types.h>
@@ -55,8 +57,9 @@ struct FileObjectOptions {
 
 class FileObjectPosix : public detail::BufferedStream {
  public:
-  // Wraps an open fd and makes it non-blocking (given back its flags when closed, if the
-  // file object does not own it). A negative fd: std::invalid_argument.
+  // Wraps an open fd and makes it non-blocking (its flags are given back when the file
+  // object closes; they are shared with every dup of the fd). A negative fd:
+  // std::invalid_argument.
   explicit FileObjectPosix(int fd, FileObjectOptions options = {});
   FileObjectPosix(FileObjectPosix&&) noexcept = default;
   FileObjectPosix& operator=(FileObjectPosix&&) = delete;

@@ -83,10 +83,10 @@ void FileObjectPosix::release_fd() {
   state_->write_watch.cancel(closed);
   const int fd = state_->fd;
   state_->adopt(-1);  // releases the watchers before the fd goes (libuv insists)
-  if (owns_fd_)
-    detail::sys::close(fd);
-  else
-    detail::sys::fcntl_setfl(fd, original_flags_);
+  // The flag belongs to the open file description, which a dup'ed fd (a tty, say) shares
+  // with other fds and processes: give it back even when closing this fd.
+  detail::sys::fcntl_setfl(fd, original_flags_);
+  if (owns_fd_) detail::sys::close(fd);
 }
 
 std::size_t FileObjectPosix::read_some(std::span<char> buf, std::error_code& ec) {

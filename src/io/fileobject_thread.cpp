@@ -146,10 +146,21 @@ FileObjectThread::FileObjectThread(int fd, FileObjectOptions options)
 
 FileObjectThread FileObjectThread::open(const std::string& path, int flags, mode_t mode,
                                         FileObjectOptions options) {
-  const auto [fd, error] = Hub::current().threadpool().apply([&path, flags, mode] {
+  auto opening = Hub::current().threadpool().spawn([path, flags, mode] {
     const int opened = detail::sys::open(path.c_str(), flags | O_CLOEXEC, mode);
     return std::pair{opened, opened < 0 ? errno : 0};
   });
+  std::pair<int, int> opened;
+  try {
+    opened = opening.get();
+  } catch (...) {  // interrupted (kill, Timeout): close what the job opens, when it has
+    opening.rawlink([](AsyncResult<std::pair<int, int>>& late) {
+      if (late.successful() && late.get_nowait().first >= 0)
+        detail::sys::close(late.get_nowait().first);
+    });
+    throw;
+  }
+  const auto [fd, error] = opened;
   if (fd < 0)
     throw std::system_error(error, std::system_category(),
                             "gevent::FileObjectThread::open: " + path);

@@ -77,7 +77,9 @@ bool run_communication(PopenState& state, std::optional<Clock::time_point> deadl
   } stop{state.helpers};
   for (auto& helper : state.helpers)
     if (!helper.join(until(deadline))) return false;
+  const std::vector<Greenlet<void>> finished = std::move(state.helpers);
   state.helpers.clear();
+  for (const auto& helper : finished) helper.get();  // rethrows what a helper died of
   return true;
 }
 

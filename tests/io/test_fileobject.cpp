@@ -184,6 +184,8 @@ TEST_F(FileObjectTest, AnFdNotOwnedStaysOpenWithItsFlags) {
     reader.close();
   }
   EXPECT_EQ(::fcntl(p.read_end, F_GETFL) & O_NONBLOCK, 0);  // blocking again, still open
+  gevent::FileObject{::dup(p.read_end)}.close();  // a dup shares the flags: given back too
+  EXPECT_EQ(::fcntl(p.read_end, F_GETFL) & O_NONBLOCK, 0);
   ::close(p.read_end);
   ::close(p.write_end);
   EXPECT_THROW(gevent::FileObject{-1}, std::invalid_argument);

@@ -134,6 +134,28 @@ TEST_F(SubprocessTest, CommunicateTimesOutWithThePartialOutputAndCarriesOn) {
   EXPECT_EQ(p.returncode(), -SIGTERM);
 }
 
+TEST_F(SubprocessTest, AGeventTimeoutInterruptsCommunicateWithoutLosingOutput) {
+  sp::Popen p({"sh", "-c", "echo a; sleep 0.2; echo b"}, {.stdout = sp::PIPE});
+  try {
+    gevent::Timeout limit{50ms};
+    p.communicate();
+    ADD_FAILURE() << "not interrupted";
+  } catch (const gevent::Timeout&) {
+  }
+  auto [out, err] = p.communicate({}, 5s);
+  EXPECT_EQ(out, "a\nb\n");
+  EXPECT_EQ(p.returncode(), 0);
+}
+
+TEST_F(SubprocessTest, CommunicateWhileAnotherGreenletReadsIsAnError) {
+  sp::Popen p({"sh", "-c", "sleep 0.05; echo x"}, {.stdout = sp::PIPE});
+  auto reader = gevent::spawn([&] { return p.stdout()->read_all(); });
+  gevent::sleep(1ms);
+  EXPECT_THROW(p.communicate(), gevent::ConcurrentObjectUseError);
+  EXPECT_EQ(reader.get(), "x\n");
+  EXPECT_EQ(p.wait(5s), 0);
+}
+
 TEST_F(SubprocessTest, RunKillsTheChildWhenItTimesOut) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(sp::run({"sleep", "10"}, {.timeout = 50ms}), sp::TimeoutExpired);
