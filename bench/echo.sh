@@ -65,7 +65,7 @@ one_round() {
   wait "$pid" 2> /dev/null || true
   read -r rtt bytes <<< "$result"
   awk -v r="$rtt" -v b="$bytes" -v c="$(awk -v a="$after" -v b="$before" 'BEGIN{print a-b}')" \
-    -v s="$seconds" 'BEGIN { printf "%d %d %d\n", r, b, (c > 0 ? r * s / c : 0) }'
+    -v s="$seconds" 'BEGIN { printf "%.0f %.0f %.0f\n", r, b, (c > 0 ? r * s / c : 0) }'
 }
 
 # Prints the medians and ratios of rows "kind round_trips/s bytes/s round_trips/cpu-s".

@@ -6,11 +6,13 @@
 //   tls_echo --self-test            make a throwaway certificate (openssl CLI), serve on a
 //                                   free port, check the echo with several verifying clients
 #include <gevent/gevent.hpp>
-#include <gevent/socket.hpp>
+#include <gevent/server.hpp>
+#include <gevent/signal.hpp>
 #include <gevent/socket_file.hpp>
 #include <gevent/ssl.hpp>
 
 #include <stdlib.h>
+#include <csignal>
 
 #include <cstdlib>
 #include <filesystem>
@@ -22,26 +24,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void echo(gevent::socket conn, const gevent::ssl::SSLContext& context) {
-  conn.settimeout(10s);  // bounds the handshake, then each read and write
-  std::error_code ec;
-  auto tls = gevent::ssl::wrap_server(std::move(conn), context, ec);
-  if (ec) {
-    std::cerr << "tls_echo: handshake failed: " << ec.message() << "\n";
-    return;
-  }
+// The StreamServer has done the TLS handshake: `sock` is the gevent::ssl::SSLSocket.
+void echo(gevent::socket& sock, const gevent::address&) {
   char buf[16384];
-  while (std::size_t n = tls.recv(buf, ec)) {
-    tls.sendall({buf, n}, ec);
+  std::error_code ec;
+  while (std::size_t n = sock.recv(buf, ec)) {
+    sock.sendall({buf, n}, ec);
     if (ec) break;
   }
 }
 
-void serve(gevent::socket& listener, const gevent::ssl::SSLContext& context) {
-  for (;;) {
-    auto [conn, peer] = listener.accept();
-    gevent::spawn([&context, conn = std::move(conn)]() mutable { echo(std::move(conn), context); });
-  }
+// A server on `where` that does TLS with the certificate and key given.
+gevent::server::StreamServer tls_server(const std::string& where, const std::string& cert,
+                                        const std::string& key) {
+  gevent::server::ServerOptions options;
+  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
+  options.ssl_context->load_cert_chain(cert, key);
+  options.handshake_timeout = 10s;
+  return gevent::server::StreamServer{where, echo, 1000, options};
 }
 
 // One client: a verifying TLS connection, a few messages, each echoed back.
@@ -72,14 +72,11 @@ int self_test() {
     std::cerr << "tls_echo: the openssl CLI could not make a certificate\n";
     return 1;
   }
-  gevent::ssl::SSLContext context(gevent::ssl::PROTOCOL_TLS_SERVER);
-  context.load_cert_chain(cert, key);
-  auto listener = gevent::listen_tcp(gevent::address::ip("127.0.0.1", 0));
-  auto server = gevent::spawn([&] { serve(listener, context); });
-
+  auto server = tls_server("127.0.0.1:0", cert, key);
+  server.start();
   std::vector<gevent::Greenlet<bool>> clients;
   for (int id = 0; id < 4; ++id)
-    clients.push_back(gevent::spawn(check_client, listener.getsockname(), cert, id));
+    clients.push_back(gevent::spawn(check_client, server.server_address(), cert, id));
   gevent::joinall(clients);
   bool ok = true;
   for (auto& client : clients) {
@@ -90,7 +87,7 @@ int self_test() {
       ok = false;
     }
   }
-  server.kill();
+  server.stop();
   std::filesystem::remove_all(dir);
   std::cout << "tls_echo: self-test " << (ok ? "passed" : "FAILED") << "\n";
   return ok ? 0 : 1;
@@ -105,10 +102,10 @@ int main(int argc, char** argv) {
     std::cerr << "usage: tls_echo CERT KEY [HOST:PORT] | tls_echo --self-test\n";
     return 2;
   }
-  gevent::ssl::SSLContext context(gevent::ssl::PROTOCOL_TLS_SERVER);
-  context.load_cert_chain(args[0], args[1]);
-  auto listener =
-      gevent::listen_tcp(gevent::address::parse(args.size() == 3 ? args[2] : "127.0.0.1:8443"));
-  std::cout << "tls_echo: serving on " << listener.getsockname().to_string() << std::endl;
-  serve(listener, context);
+  auto server = tls_server(args.size() == 3 ? args[2] : "127.0.0.1:8443", args[0], args[1]);
+  auto stop_on_int = gevent::signal_handler(SIGINT, [&] { server.stop(); });
+  auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { server.stop(); });
+  server.start();
+  std::cout << "tls_echo: serving on " << server.server_address().to_string() << std::endl;
+  server.serve_forever();
 }

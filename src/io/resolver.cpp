@@ -36,7 +36,12 @@ auto throwing(Call call, std::string_view function, std::string_view argument) {
   return value;
 }
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) {
+  std::string out(1, '\'');  // appended, not "'" + string: GCC 12 misreports that (-Wrestrict)
+  out.append(text);
+  out += '\'';
+  return out;
+}
 
 std::unique_ptr<Resolver> make_resolver(Hub& hub) {
   const std::string& kind = config().resolver;
