@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <type_traits>
 
 #include "gevent/exceptions.hpp"
 #include "gevent/resolver.hpp"
@@ -51,6 +52,31 @@ void set_nonblocking(int fd) {
 }
 
 std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descriptor); }
+
+// Runs a call that never waits (bind, listen, shutdown) on the socket's fd; its error in ec.
+template <class Call>
+void call_now(const detail::SocketState* s, std::error_code& ec, Call call) {
+  if (!s || s->fd < 0)
+    ec = bad_fd();
+  else if (call(s->fd) < 0)
+    ec = detail::last_os_error();
+  else
+    ec.clear();
+}
+
+// The throwing form of a call made with std::error_code&.
+template <class F>
+decltype(auto) or_throw(const char* what, F f) {
+  std::error_code ec;
+  if constexpr (std::is_void_v<std::invoke_result_t<F, std::error_code&>>) {
+    f(ec);
+    throw_if(ec, what);
+  } else {
+    auto result = f(ec);
+    throw_if(ec, what);
+    return result;
+  }
+}
 
 // recv flags (MSG_PEEK, ...) and datagram calls have no meaning through TLS: refused, rather
 // than silently bypassing the TLS stream.
@@ -132,33 +158,20 @@ int socket::detach() {
 }
 
 void socket::bind(const address& local, std::error_code& ec) {
-  if (fileno() < 0)
-    ec = bad_fd();
-  else if (detail::sys::bind(state_->fd, local.data(), local.size()) < 0)
-    ec = detail::last_os_error();
-  else
-    ec.clear();
+  call_now(state_.get(), ec,
+           [&](int fd) { return detail::sys::bind(fd, local.data(), local.size()); });
 }
 
 void socket::bind(const address& local) {
-  std::error_code ec;
-  bind(local, ec);
-  throw_if(ec, "bind");
+  or_throw("bind", [&](std::error_code& ec) { bind(local, ec); });
 }
 
 void socket::listen(int backlog, std::error_code& ec) {
-  if (fileno() < 0)
-    ec = bad_fd();
-  else if (detail::sys::listen(state_->fd, backlog) < 0)
-    ec = detail::last_os_error();
-  else
-    ec.clear();
+  call_now(state_.get(), ec, [&](int fd) { return detail::sys::listen(fd, backlog); });
 }
 
 void socket::listen(int backlog) {
-  std::error_code ec;
-  listen(backlog, ec);
-  throw_if(ec, "listen");
+  or_throw("listen", [&](std::error_code& ec) { listen(backlog, ec); });
 }
 
 std::pair<socket, address> socket::accept(std::error_code& ec) {
@@ -180,10 +193,7 @@ std::pair<socket, address> socket::accept(std::error_code& ec) {
 }
 
 std::pair<socket, address> socket::accept() {
-  std::error_code ec;
-  auto result = accept(ec);
-  throw_if(ec, "accept");
-  return result;
+  return or_throw("accept", [&](std::error_code& ec) { return accept(ec); });
 }
 
 void socket::connect(const address& peer, std::error_code& ec) {
@@ -211,9 +221,7 @@ void socket::connect(const address& peer, std::error_code& ec) {
 }
 
 void socket::connect(const address& peer) {
-  std::error_code ec;
-  connect(peer, ec);
-  throw_if(ec, "connect");
+  or_throw("connect", [&](std::error_code& ec) { connect(peer, ec); });
 }
 
 int socket::connect_ex(const address& peer) {
@@ -245,10 +253,7 @@ std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
 }
 
 std::size_t socket::recv(std::span<char> buf, int flags) {
-  std::error_code ec;
-  const auto n = recv(buf, flags, ec);
-  throw_if(ec, "recv");
-  return n;
+  return or_throw("recv", [&](std::error_code& ec) { return recv(buf, flags, ec); });
 }
 
 std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags,
@@ -269,10 +274,7 @@ std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags,
 }
 
 std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags) {
-  std::error_code ec;
-  auto result = recvfrom(buf, flags, ec);
-  throw_if(ec, "recvfrom");
-  return result;
+  return or_throw("recvfrom", [&](std::error_code& ec) { return recvfrom(buf, flags, ec); });
 }
 
 namespace {
@@ -297,10 +299,7 @@ std::size_t socket::send(std::string_view data, int flags, std::error_code& ec) 
 }
 
 std::size_t socket::send(std::string_view data, int flags) {
-  std::error_code ec;
-  const auto n = send(data, flags, ec);
-  throw_if(ec, "send");
-  return n;
+  return or_throw("send", [&](std::error_code& ec) { return send(data, flags, ec); });
 }
 
 void socket::sendall(std::string_view data, int flags, std::error_code& ec, std::size_t* sent) {
@@ -314,9 +313,7 @@ void socket::sendall(std::string_view data, int flags, std::error_code& ec, std:
 }
 
 void socket::sendall(std::string_view data, int flags) {
-  std::error_code ec;
-  sendall(data, flags, ec);
-  throw_if(ec, "sendall");
+  or_throw("sendall", [&](std::error_code& ec) { sendall(data, flags, ec); });
 }
 
 std::size_t socket::sendto(std::string_view data, const address& peer, int flags,
@@ -333,10 +330,7 @@ std::size_t socket::sendto(std::string_view data, const address& peer, int flags
 }
 
 std::size_t socket::sendto(std::string_view data, const address& peer, int flags) {
-  std::error_code ec;
-  const auto n = sendto(data, peer, flags, ec);
-  throw_if(ec, "sendto");
-  return n;
+  return or_throw("sendto", [&](std::error_code& ec) { return sendto(data, peer, flags, ec); });
 }
 
 namespace {
@@ -387,25 +381,16 @@ std::size_t socket::sendfile(int file_fd, off_t offset, std::optional<std::size_
 }
 
 std::size_t socket::sendfile(int file_fd, off_t offset, std::optional<std::size_t> count) {
-  std::error_code ec;
-  const auto n = sendfile(file_fd, offset, count, ec);
-  throw_if(ec, "sendfile");
-  return n;
+  return or_throw("sendfile",
+                  [&](std::error_code& ec) { return sendfile(file_fd, offset, count, ec); });
 }
 
 void socket::shutdown(int how, std::error_code& ec) {
-  if (fileno() < 0)
-    ec = bad_fd();
-  else if (detail::sys::shutdown(state_->fd, how) < 0)
-    ec = detail::last_os_error();
-  else
-    ec.clear();
+  call_now(state_.get(), ec, [&](int fd) { return detail::sys::shutdown(fd, how); });
 }
 
 void socket::shutdown(int how) {
-  std::error_code ec;
-  shutdown(how, ec);
-  throw_if(ec, "shutdown");
+  or_throw("shutdown", [&](std::error_code& ec) { shutdown(how, ec); });
 }
 
 void socket::settimeout(MaybeDuration timeout) {
