@@ -41,7 +41,7 @@ class Reactor final : public HubBound {
   int epfd_ = -1;
   std::unique_ptr<loop::IoWatcher> watcher_;
   int waiting_ = 0;
-  Registration* head_ = nullptr;
+  IntrusiveList<Registration, &Registration::in_reactor_> registrations_;
   bool forked_ = false;
 };
 
@@ -92,7 +92,7 @@ void Reactor::rebuild_after_fork() {
   watcher_.reset();
   sys::close(epfd_);
   open();
-  for (Registration* r = head_; r; r = r->next_) {
+  for (Registration* r = registrations_.front(); r; r = registrations_.next(*r)) {
     epoll_event ev{EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = r}};
     sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, r->fd_, &ev);
   }
@@ -104,20 +104,12 @@ void Reactor::add(Registration& r) {
   if (sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, r.fd_, &ev) < 0)
     throw std::system_error(errno, std::system_category(),
                             "gevent: cannot watch fd " + std::to_string(r.fd_));
-  r.prev_ = nullptr;
-  r.next_ = head_;
-  if (head_) head_->prev_ = &r;
-  head_ = &r;
+  registrations_.push_front(r);
 }
 
 void Reactor::remove(Registration& r) {
   sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, r.fd_, nullptr);
-  if (r.prev_)
-    r.prev_->next_ = r.next_;
-  else
-    head_ = r.next_;
-  if (r.next_) r.next_->prev_ = r.prev_;
-  r.prev_ = r.next_ = nullptr;
+  registrations_.erase(r);
 }
 
 // Only wakes greenlets (no user code runs here), so no registration can go away while the

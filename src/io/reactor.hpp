@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "gevent/detail/hub_bound.hpp"
+#include "gevent/detail/intrusive_list.hpp"
 #include "gevent/duration.hpp"
 
 namespace gevent {
@@ -73,8 +74,7 @@ class Registration final : public HubBound {
   Hub* hub_ = nullptr;
   Reactor* reactor_ = nullptr;
   SideState sides_[2];
-  Registration* prev_ = nullptr;  // the reactor's list, to re-register after fork()
-  Registration* next_ = nullptr;
+  ListHook<Registration> in_reactor_;  // the reactor's list, to re-register after fork()
 };
 
 // One direction of a Registration, what a socket's read_watch / write_watch is.

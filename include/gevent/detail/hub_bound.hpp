@@ -3,6 +3,8 @@
 // to drop them when the hub itself is destroyed.
 #pragma once
 
+#include "gevent/detail/intrusive_list.hpp"
+
 namespace gevent::detail {
 
 class HubBound {
@@ -20,8 +22,7 @@ class HubBound {
 
  private:
   friend class HubBoundList;
-  HubBound* prev_ = nullptr;
-  HubBound* next_ = nullptr;
+  ListHook<HubBound> hook_;
   bool attached_ = false;
 };
 
@@ -34,7 +35,7 @@ class HubBoundList {
   void close_all();
 
  private:
-  HubBound* head_ = nullptr;
+  IntrusiveList<HubBound, &HubBound::hook_> list_;
 };
 
 }  // namespace gevent::detail
