@@ -3,10 +3,11 @@
 #   make run     build (release) and run the main job: build/bin/fetch_jobs
 #   make test    build and run the whole suite: release preset, then ASan+UBSan, then TSan
 #   make bench   build (release) and run the benchmarks, side by side with Python gevent
+#                and with a Boost.Asio echo server
 #
 # Run as root, each installs the Debian packages it needs first (apt-get).
 
-DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl
+DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3
 DEB_BENCH := python3-gevent
 
 .PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan format clean
@@ -20,6 +21,7 @@ bench: release deps-bench
 	build/bin/bench_core
 	build/bin/bench_memory 100000
 	bash bench/vs_gevent.sh
+	bash bench/echo.sh
 
 deps:
 	@bash tools/install-debs.sh $(DEB_BUILD)
