@@ -15,8 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${GEVENT_BIN:-$root/build/bin}  # where echo_server is
 peers=$root/build/bench-peers
-rounds=${ROUNDS:-3}
-seconds=${SECONDS_PER_ROUND:-4}
+rounds=${ROUNDS:-9}
+seconds=${SECONDS_PER_ROUND:-3}
 
 if [ ! -x "$bin/echo_server" ]; then
   echo "missing $bin/echo_server: run 'make release' first" >&2
