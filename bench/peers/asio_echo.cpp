@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   asio::io_context io(1);
-  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"),
-                              static_cast<unsigned short>(std::atoi(argv[1]))});
+  tcp::acceptor acceptor(
+      io, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::atoi(argv[1]))});
   asio::co_spawn(io, listener(std::move(acceptor)), asio::detached);
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](auto, auto) { io.stop(); });
