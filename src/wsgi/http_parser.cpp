@@ -89,6 +89,17 @@ ErrorInfo info(ParseError e) noexcept {
 
 char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
+// What a successful parse may leave unset. The rest (method, target, form, path, query, version,
+// headers, keep_alive, has_host, host) is always assigned. Cheaper than `out = Request{}`, which
+// GCC turns into `rep stos` (a third of the time of a wrk request, measured with perf).
+void reset_conditional_parts(Request& out) noexcept {
+  out.scheme = {};
+  out.authority = {};
+  out.content_length.reset();
+  out.chunked = false;
+  out.expect_continue = false;
+}
+
 ParseResult failure(ParseError e) noexcept { return {ParseStatus::error, e, 0}; }
 
 }  // namespace
@@ -108,7 +119,7 @@ ParseResult parse_request(std::string_view input, std::span<Header> fields, Requ
                           const Limits& limits) noexcept {
   const char* const begin = input.data();
   const char* const end = begin + input.size();
-  out = Request{};
+  reset_conditional_parts(out);
   detail::Scan s = detail::skip_empty_lines(begin, end, limits);
   if (s.complete()) s = detail::parse_request_line(s.pos, end, out, limits);
   std::size_t count = 0;

@@ -1,4 +1,6 @@
 // The request line (RFC 9112 2.2, 3) and the forms of its target (RFC 9112 3.2).
+#include <cstring>
+
 #include "wsgi/http_chars.hpp"
 #include "wsgi/http_internal.hpp"
 
@@ -55,6 +57,12 @@ Scan parse_target_bytes(const char* p, const char* end, Request& out,
 // HTTP-version = HTTP-name "/" DIGIT "." DIGIT ; HTTP-name = %s"HTTP"    (RFC 9112 2.3)
 // then CRLF. Checked byte by byte so that garbage is refused before the line ends.
 Scan parse_version(const char* p, const char* end, Request& out) noexcept {
+  static constexpr std::string_view http11 = "HTTP/1.1\r\n";  // nearly every request
+  if (static_cast<std::size_t>(end - p) >= http11.size() &&
+      std::memcmp(p, http11.data(), http11.size()) == 0) {
+    out.version = Version::http11;
+    return Scan::ok(p + http11.size());
+  }
   static constexpr std::string_view shape = "HTTP/0.0\r\n";  // '0': any DIGIT
   std::size_t i = 0;
   for (; i < shape.size() && p + i < end; ++i) {
@@ -96,10 +104,10 @@ bool is_valid_host(std::string_view host) noexcept {
     host.remove_prefix(close + 1);
     return host.empty() || (host.front() == ':' && is_port(host.substr(1)));
   }
-  std::size_t colon = host.find(':');
-  for (char c : host.substr(0, colon))
-    if (!is(c, kRegName)) return false;
-  return colon == std::string_view::npos || is_port(host.substr(colon + 1));
+  std::size_t i = 0;
+  while (i < host.size() && is(host[i], kRegName)) ++i;
+  if (i == host.size()) return true;
+  return host[i] == ':' && is_port(host.substr(i + 1));
 }
 
 namespace {
@@ -139,7 +147,10 @@ bool split_target(Request& out) noexcept {
   std::string_view t = out.target;
   if (out.method == "CONNECT") {
     std::size_t colon = t.rfind(':');
-    if (colon == std::string_view::npos || colon + 1 == t.size() || !is_valid_host(t)) return false;
+    std::size_t bracket = t.rfind(']');
+    bool has_port = colon != std::string_view::npos && colon + 1 < t.size() &&
+                    (bracket == std::string_view::npos || bracket < colon);
+    if (!has_port || !is_valid_host(t)) return false;
     out.form = TargetForm::authority;
     out.authority = t;
     out.path = t.substr(t.size());

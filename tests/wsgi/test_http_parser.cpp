@@ -114,6 +114,9 @@ TEST(HttpParser, AsteriskFormOnlyForOptionsAuthorityFormOnlyForConnect) {
   EXPECT_EQ(p->req.authority, "example.com:443");
   EXPECT_EQ(parse_error("CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::bad_target);
   EXPECT_EQ(parse_error("CONNECT example.com HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::bad_target);
+  EXPECT_EQ(parse_error("CONNECT [::1] HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::bad_target);
+  EXPECT_EQ(parse_error("CONNECT h: HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::bad_target);
+  EXPECT_TRUE(parse("CONNECT [::1]:443 HTTP/1.1\r\nHost: h\r\n\r\n")->result.complete());
   EXPECT_EQ(parse_error("GET example.com:80 HTTP/1.1\r\nHost: h\r\n\r\n"), ParseError::bad_target);
 }
 
@@ -341,6 +344,18 @@ TEST(HttpParser, VectorScansAgreeWithByteScans) {
     const char* end = placed.data() + placed.size();
     ASSERT_EQ(detail::find_value_stop(p, end), detail::find_value_stop_scalar(p, end));
     ASSERT_EQ(detail::find_target_stop(p, end), detail::find_target_stop_scalar(p, end));
+    ASSERT_EQ(detail::find_name_stop(p, end), detail::find_name_stop_scalar(p, end));
+  }
+  // Names: mostly [A-Za-z0-9-], with the other tchars and stop bytes now and then.
+  constexpr std::string_view name_bytes =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-------";
+  for (int round = 0; round < 20000; ++round) {
+    for (char& c : bytes) c = name_bytes[random() % name_bytes.size()];
+    for (int i = 0; i < 2; ++i) bytes[random() % bytes.size()] = static_cast<char>(random() % 256);
+    std::string_view placed = buffer.place(bytes);
+    const char* p = placed.data() + random() % placed.size();
+    const char* end = placed.data() + placed.size();
+    ASSERT_EQ(detail::find_name_stop(p, end), detail::find_name_stop_scalar(p, end));
   }
 }
 
