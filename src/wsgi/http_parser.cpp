@@ -62,7 +62,7 @@ ErrorInfo info(ParseError e) noexcept {
     case ParseError::content_length_too_large:
       return {413, "Content-Length too large"};
     case ParseError::bad_transfer_encoding:
-      return {400, "chunked is not the final coding"};
+      return {400, "Transfer-Encoding must end in one chunked"};
     case ParseError::unknown_transfer_coding:
       return {501, "transfer coding not implemented"};
     case ParseError::transfer_encoding_in_http10:

@@ -359,6 +359,20 @@ TEST(HttpParser, VectorScansAgreeWithByteScans) {
   }
 }
 
+TEST(HttpParser, TheGuardPageFaults) {
+  // What makes NeverReadsPastTheInput and every parse() above meaningful.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GuardedBuffer buffer(16);
+  std::string_view placed = buffer.place("GET");
+  EXPECT_EQ(placed[2], 'T');
+  EXPECT_DEATH(
+      {
+        volatile char past = placed.data()[placed.size()];
+        (void)past;
+      },
+      "");
+}
+
 TEST(HttpParser, EveryErrorHasAStatusAndAReason) {
   for (int e = 1; e <= static_cast<int>(ParseError::trailer_section_too_large); ++e) {
     auto error = static_cast<ParseError>(e);
