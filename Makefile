@@ -1,7 +1,8 @@
 # gevent-cpp: the two commands a new Debian 12 machine needs, and a few more.
 #
 #   make run     build (release) and run the main job: build/bin/fetch_jobs
-#   make test    build and run the whole suite: release preset, then ASan+UBSan, then TSan
+#   make test    build and run the whole suite: release preset, then ASan+UBSan, then TSan,
+#                then a brief fuzz run of the HTTP parser
 #   make bench   build (release) and run the benchmarks, side by side with Python gevent
 #                and with a Boost.Asio echo server
 #
@@ -10,12 +11,12 @@
 DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3 libbenchmark-dev
 DEB_BENCH := python3-gevent
 
-.PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan format clean
+.PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan test-fuzz format clean
 
 run: release
 	build/bin/fetch_jobs
 
-test: test-release test-asan test-tsan
+test: test-release test-asan test-tsan test-fuzz
 
 bench: release deps-bench
 	build/bin/bench_core
@@ -41,6 +42,10 @@ test-asan: asan
 
 test-tsan: tsan
 	ctest --preset tsan -j2
+
+# A brief libFuzzer run of the HTTP parser (clang, ASan+UBSan) over the committed corpus.
+test-fuzz:
+	bash fuzz/run.sh 20000
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
