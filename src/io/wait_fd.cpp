@@ -1,25 +1,40 @@
-// wait_read / wait_write / cancel_wait on raw file descriptors.
+// wait_read / wait_write / cancel_wait on raw file descriptors, through a loop watcher made
+// for each wait (sockets wait through the reactor instead; see reactor.hpp).
 #include <algorithm>
 #include <vector>
 
-#include "gevent/detail/fd_watch.hpp"
+#include "gevent/detail/waiter.hpp"
+#include "gevent/hub.hpp"
 #include "gevent/socket.hpp"
 #include "io/socket_state.hpp"
 
 namespace gevent {
 namespace {
 
-// This thread's raw-fd waits in progress, for cancel_wait(). Few at a time: a vector will do.
-thread_local std::vector<detail::FdWatch*> raw_waits;
+// A raw-fd wait in progress.
+struct RawWait {
+  int fd;
+  detail::Waiter& waiter;
+  std::error_code reason;  // set by cancel_wait()
+};
+
+// This thread's raw-fd waits, for cancel_wait(). Few at a time: a vector will do.
+thread_local std::vector<RawWait*> raw_waits;
 
 void wait_fd(int fd, int events, MaybeDuration timeout, const char* what) {
-  detail::FdWatch watch(fd, events);
-  raw_waits.push_back(&watch);
+  Hub& hub = Hub::current();
+  if (hub.in_hub()) Hub::throw_blocking_in_hub("waiting for a file descriptor");
+  detail::Waiter waiter;
+  RawWait wait{fd, waiter, {}};
+  const auto watcher = hub.loop().io(fd, events, [&waiter](int) { waiter.wake(); });
+  raw_waits.push_back(&wait);
   struct Unregister {
-    detail::FdWatch* watch;
-    ~Unregister() { std::erase(raw_waits, watch); }
-  } unregister{&watch};
-  detail::throw_if(watch.wait(timeout), what);
+    RawWait* wait;
+    ~Unregister() { std::erase(raw_waits, wait); }
+  } unregister{&wait};
+  watcher->start();
+  detail::throw_if(waiter.wait(timeout) ? wait.reason : std::make_error_code(std::errc::timed_out),
+                   what);
 }
 
 }  // namespace
@@ -34,8 +49,12 @@ void wait_readwrite(int fd, MaybeDuration timeout) {
 
 int cancel_wait(int fd, std::error_code reason) {
   int woken = 0;
-  for (auto* watch : raw_waits)
-    if (watch->fd() == fd && watch->cancel(reason)) ++woken;
+  for (RawWait* wait : raw_waits) {
+    if (wait->fd != fd) continue;
+    wait->reason = reason;
+    wait->waiter.wake();
+    ++woken;
+  }
   return woken;
 }
 
