@@ -78,11 +78,7 @@ void FileObjectPosix::close() {
 }
 
 void FileObjectPosix::release_fd() {
-  const std::error_code closed = io_errc::closed_in_another_greenlet;
-  state_->read_watch.cancel(closed);
-  state_->write_watch.cancel(closed);
-  const int fd = state_->fd;
-  state_->adopt(-1);  // releases the watchers before the fd goes (libuv insists)
+  const int fd = state_->release_fd(io_errc::closed_in_another_greenlet);
   // The flag belongs to the open file description, which a dup'ed fd (a tty, say) shares
   // with other fds and processes: give it back even when closing this fd.
   detail::sys::fcntl_setfl(fd, original_flags_);

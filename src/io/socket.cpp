@@ -53,6 +53,23 @@ void set_nonblocking(int fd) {
 
 std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descriptor); }
 
+std::unique_ptr<detail::SocketState> new_state(int fd, int family, int type,
+                                               MaybeDuration timeout) {
+  auto state = std::make_unique<detail::SocketState>();
+  state->adopt(fd);
+  state->family = family;
+  state->type = type;
+  state->timeout = timeout;
+  return state;
+}
+
+// A default-constructed or moved-from socket has no state: errc::bad_file_descriptor.
+bool missing(const std::unique_ptr<detail::SocketState>& state, std::error_code& ec) {
+  if (state) return false;
+  ec = bad_fd();
+  return true;
+}
+
 // Runs a call that never waits (bind, listen, shutdown) on the socket's fd; its error in ec.
 template <class Call>
 void call_now(const detail::SocketState* s, std::error_code& ec, Call call) {
@@ -101,25 +118,20 @@ socket::socket() noexcept = default;
 
 socket::socket(std::unique_ptr<detail::SocketState> state) noexcept : state_(std::move(state)) {}
 
-socket::socket(int family, int type, int protocol) : state_(new detail::SocketState) {
+socket::socket(int family, int type, int protocol) {
   const int fd = detail::sys::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   if (fd < 0) detail::throw_io_error(detail::last_os_error(), "socket");
-  state_->adopt(fd);
-  state_->family = family;
-  state_->type = type;
-  state_->timeout = getdefaulttimeout();
+  state_ = new_state(fd, family, type, getdefaulttimeout());
 }
 
 socket socket::from_fd(int fd) {
   set_nonblocking(fd);
-  socket s(std::make_unique<detail::SocketState>());
-  s.state_->adopt(fd);
+  int family = AF_UNSPEC, type = 0;
   socklen_t len = sizeof(int);
-  ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &s.state_->family, &len);
+  ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len);
   len = sizeof(int);
-  ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &s.state_->type, &len);
-  s.state_->timeout = getdefaulttimeout();
-  return s;
+  ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+  return socket(new_state(fd, family, type, getdefaulttimeout()));
 }
 
 socket::socket(socket&& other) noexcept = default;
@@ -137,25 +149,10 @@ socket::~socket() { close(); }
 int socket::fileno() const { return state_ ? state_->fd : -1; }
 
 void socket::close() {
-  if (!state_ || state_->fd < 0) return;
-  const std::error_code closed = io_errc::closed_in_another_greenlet;
-  state_->read_watch.cancel(closed);
-  state_->write_watch.cancel(closed);
-  state_->tls.reset();
-  const int fd = state_->fd;
-  state_->adopt(-1);  // releases the watchers before the fd goes (libuv insists)
-  detail::sys::close(fd);
+  if (fileno() >= 0) detail::sys::close(state_->release_fd(io_errc::closed_in_another_greenlet));
 }
 
-int socket::detach() {
-  if (!state_ || state_->fd < 0) return -1;
-  const int fd = state_->fd;
-  state_->read_watch.cancel(bad_fd());
-  state_->write_watch.cancel(bad_fd());
-  state_->tls.reset();
-  state_->adopt(-1);
-  return fd;
-}
+int socket::detach() { return fileno() >= 0 ? state_->release_fd(bad_fd()) : -1; }
 
 void socket::bind(const address& local, std::error_code& ec) {
   call_now(state_.get(), ec,
@@ -175,7 +172,7 @@ void socket::listen(int backlog) {
 }
 
 std::pair<socket, address> socket::accept(std::error_code& ec) {
-  if (!state_) return {socket(), address()};
+  if (missing(state_, ec)) return {socket(), address()};
   address peer;
   socklen_t len = peer.capacity();
   const auto fd = retry_io(*state_, state_->read_watch, ec, [&](int listener) {
@@ -184,12 +181,8 @@ std::pair<socket, address> socket::accept(std::error_code& ec) {
   });
   if (ec) return {socket(), address()};
   peer.resize(len);
-  socket conn(std::make_unique<detail::SocketState>());
-  conn.state_->adopt(static_cast<int>(fd));
-  conn.state_->family = state_->family;
-  conn.state_->type = state_->type;
-  conn.state_->timeout = state_->timeout;
-  return {std::move(conn), peer};
+  return {socket(new_state(static_cast<int>(fd), state_->family, state_->type, state_->timeout)),
+          peer};
 }
 
 std::pair<socket, address> socket::accept() {
@@ -233,10 +226,7 @@ int socket::connect_ex(const address& peer) {
 }
 
 std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
-  if (!state_) {
-    ec = bad_fd();
-    return 0;
-  }
+  if (missing(state_, ec)) return 0;
   detail::Deadline deadline(state_->timeout);
   if (state_->tls) {
     if (flags != 0) return not_through_tls(ec);
@@ -259,10 +249,7 @@ std::size_t socket::recv(std::span<char> buf, int flags) {
 std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags,
                                                  std::error_code& ec) {
   address peer;
-  if (!state_) {
-    ec = bad_fd();
-    return {0, peer};
-  }
+  if (missing(state_, ec)) return {0, peer};
   if (state_->tls) return {not_through_tls(ec), peer};
   socklen_t len = 0;
   const auto n = retry_io(*state_, state_->read_watch, ec, [&](int fd) {
@@ -290,10 +277,7 @@ std::size_t send_some(detail::SocketState& s, std::string_view data, int flags,
 }  // namespace
 
 std::size_t socket::send(std::string_view data, int flags, std::error_code& ec) {
-  if (!state_) {
-    ec = bad_fd();
-    return 0;
-  }
+  if (missing(state_, ec)) return 0;
   detail::Deadline deadline(state_->timeout);
   return send_some(*state_, data, flags, deadline, ec);
 }
@@ -318,10 +302,7 @@ void socket::sendall(std::string_view data, int flags) {
 
 std::size_t socket::sendto(std::string_view data, const address& peer, int flags,
                            std::error_code& ec) {
-  if (!state_) {
-    ec = bad_fd();
-    return 0;
-  }
+  if (missing(state_, ec)) return 0;
   if (state_->tls) return not_through_tls(ec);
   return retry_io(*state_, state_->write_watch, ec, [&](int fd) {
     return detail::sys::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, peer.data(),

@@ -56,6 +56,17 @@ struct SocketState {
     fd = new_fd;
     io.set_fd(new_fd);
   }
+  // Wakes the greenlets waiting on the fd with `reason`, drops TLS, leaves the reactor (which
+  // must happen before the fd is closed) and forgets the fd, which it returns to be closed or
+  // handed on.
+  int release_fd(std::error_code reason) {
+    read_watch.cancel(reason);
+    write_watch.cancel(reason);
+    tls.reset();
+    const int old = fd;
+    adopt(-1);
+    return old;
+  }
   // Waits for `watch` within what is left of `deadline`; errc::operation_would_block at once
   // for a non-blocking socket.
   std::error_code wait(SideWatch& watch, Deadline& deadline);

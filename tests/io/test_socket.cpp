@@ -46,6 +46,20 @@ TEST(AddressTest, ParsesTheListenerForms) {
   EXPECT_THROW(gevent::address::unix_path(std::string(200, 'a')), std::invalid_argument);
 }
 
+TEST_F(SocketTest, AnEmptySocketReportsBadFileDescriptor) {
+  gevent::socket empty;
+  std::error_code ec;
+  EXPECT_FALSE(empty.accept(ec).first.is_open());
+  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+  char buf[4];
+  EXPECT_EQ(empty.recv(buf, ec), 0u);
+  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+  EXPECT_THROW(empty.accept(), std::system_error);
+  EXPECT_THROW(empty.sendall("x"), std::system_error);
+  EXPECT_EQ(empty.detach(), -1);
+  empty.close();
+}
+
 TEST_F(SocketTest, EchoesOverLoopbackWhileOtherGreenletsRun) {
   auto server = listener();
   auto echo = gevent::spawn([&] {
