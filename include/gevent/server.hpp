@@ -112,8 +112,23 @@ class BaseServer {
   // Runs in the server's greenlet until the listener is closed.
   virtual void serve_loop() = 0;
   void log_error(std::string_view message) const;
+  // Runs a handler for `peer`; what it throws (a std::exception) is logged, and serving goes
+  // on. A kill (GreenletExit) passes through.
+  template <class F>
+  void run_handler(const address& peer, F&& handler) const {
+    try {
+      handler();
+    } catch (const std::exception& e) {
+      log_handler_failure(peer, e);
+    }
+  }
+  // For the derived servers' destructors (their handlers use their members): stop(0), and
+  // nothing thrown (destroyed from the hub or while unwinding, the greenlets die with the hub).
+  void stop_while_destroyed() noexcept;
 
  private:
+  void log_handler_failure(const address& peer, const std::exception& e) const;
+
   Listener spec_;
   Spawn spawn_;
   ServerOptions options_;

@@ -105,6 +105,17 @@ void BaseServer::stop(MaybeDuration timeout) {
   stopped_.set();
 }
 
+void BaseServer::stop_while_destroyed() noexcept {
+  try {
+    stop(Duration::zero());
+  } catch (...) {
+  }
+}
+
+void BaseServer::log_handler_failure(const address& peer, const std::exception& e) const {
+  log_error("handler for " + peer.to_string() + " failed: " + e.what());
+}
+
 void BaseServer::log_error(std::string_view message) const {
   if (options_.error_log)
     *options_.error_log << "gevent server " << address_.to_string() << ": " << message << std::endl;

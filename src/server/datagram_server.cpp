@@ -9,12 +9,7 @@ DatagramServer::DatagramServer(Listener listener, Handler handle, Spawn spawn,
   if (!handle_) throw std::invalid_argument("gevent: DatagramServer needs a handler");
 }
 
-DatagramServer::~DatagramServer() {
-  try {
-    stop(Duration::zero());
-  } catch (...) {
-  }
-}
+DatagramServer::~DatagramServer() { stop_while_destroyed(); }
 
 void DatagramServer::serve_loop() {
   std::string buf(65536, '\0');
@@ -26,13 +21,8 @@ void DatagramServer::serve_loop() {
       log_error("recvfrom failed: " + ec.message());
       continue;
     }
-    group().spawn([this, data = buf.substr(0, n), peer] {
-      try {
-        handle_(data, peer);
-      } catch (const std::exception& e) {
-        log_error("handler for " + peer.to_string() + " failed: " + e.what());
-      }
-    });
+    group().spawn(
+        [this, data = buf.substr(0, n), peer] { run_handler(peer, [&] { handle_(data, peer); }); });
   }
 }
 

@@ -35,13 +35,7 @@ StreamServer::StreamServer(Listener listener, Handler handle, Spawn spawn, Serve
   if (!handle_) throw std::invalid_argument("gevent: StreamServer needs a handler");
 }
 
-StreamServer::~StreamServer() {
-  try {
-    stop(Duration::zero());
-  } catch (...) {
-    // Destroyed from the hub or during unwinding: the greenlets die with the hub.
-  }
-}
+StreamServer::~StreamServer() { stop_while_destroyed(); }
 
 void StreamServer::serve_loop() {
   int in_a_row = 0;
@@ -75,7 +69,7 @@ GEVENT_RUNS_WITHOUT_FDS void StreamServer::back_off(std::error_code ec) {
 }
 
 void StreamServer::handle_connection(gevent::socket& connection, const address& peer) {
-  try {
+  run_handler(peer, [&] {
     if (!options().ssl_context) return handle_(connection, peer);
     const MaybeDuration timeout = connection.gettimeout();
     connection.settimeout(options().handshake_timeout);
@@ -87,9 +81,7 @@ void StreamServer::handle_connection(gevent::socket& connection, const address& 
     }
     tls.settimeout(timeout);
     handle_(tls, peer);
-  } catch (const std::exception& e) {
-    log_error("handler for " + peer.to_string() + " failed: " + e.what());
-  }
+  });
 }
 
 }  // namespace gevent::server
