@@ -255,19 +255,7 @@ TEST_F(HubDeathTest, StackOverflowIsReportedWithTheGreenletsNameThenAborts) {
 namespace {
 
 TEST(ConfigDeathTest, AMalformedStackSizeVariableNamesItself) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        ::setenv("GEVENT_STACK_SIZE", "12x", 1);
-        try {
-          gevent::config();
-        } catch (const std::invalid_argument& e) {
-          std::fprintf(stderr, "%s\n", e.what());
-          std::exit(3);
-        }
-        std::exit(0);
-      },
-      ::testing::ExitedWithCode(3), "GEVENT_STACK_SIZE='12x'");
+  gevent::testing::expect_config_rejects("GEVENT_STACK_SIZE", "12x", "GEVENT_STACK_SIZE='12x'");
 }
 
 TEST(ConfigDeathTest, StackSizeSuffixesAreUnderstood) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "gevent/config.hpp"
 #include "gevent/hub.hpp"
 #include "gevent/loop.hpp"
 
@@ -110,6 +111,22 @@ void HubTest::TearDown() {
   EXPECT_EQ(hub.stacks_in_use(), 0u) << "greenlet stacks not returned";
   Hub::destroy_current();
   EXPECT_EQ(count_open_fds(), fds_before_) << "file descriptors leaked";
+}
+
+void expect_config_rejects(const char* variable, const char* value, const char* message) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::setenv(variable, value, 1);
+        try {
+          gevent::config();
+        } catch (const std::invalid_argument& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::exit(3);
+        }
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(3), message);
 }
 
 }  // namespace gevent::testing

@@ -18,6 +18,10 @@ inline constexpr int kManyGreenlets = GEVENT_TSAN ? 2000 : 10000;
 // Open file descriptors of this process right now.
 int count_open_fds();
 
+// Checks, in a child process (a death test: call it from a *DeathTest), that gevent::config()
+// rejects `variable`=`value` with std::invalid_argument whose message contains `message`.
+void expect_config_rejects(const char* variable, const char* value, const char* message);
+
 // Fixture for tests that use the hub. SetUp records the open fds; TearDown runs the hub
 // until nothing is pending, then checks that no greenlet is alive, no watcher is active,
 // destroys the hub and checks that the fd count is back to the baseline.
