@@ -261,8 +261,9 @@ void AresResolver::process(int read_fd, int write_fd) {
 
 // Arms the hub timer for c-ares's next deadline (a retry, or giving up), if it has queries.
 // At least 1 ms: c-ares often reports 0 right after a retry (its queries time out a few us
-// apart), and a zero-delay timer armed from a timer callback can leave the libuv backend
-// blocked: UV_RUN_ONCE runs due timers before it polls, then polls with no timeout.
+// apart), and one hub wake-up per millisecond handles them all. (This floor once also hid a
+// libuv backend hang on zero-delay timers; the backend itself now ends its poll when a timer
+// fires.)
 void AresResolver::rearm_timer() {
   hub_.cancel_timer(timer_);
   timeval next{};
