@@ -139,6 +139,7 @@ void Registration::release() {
   if (hub_) hub_->detach(*this);
   reactor_ = nullptr;
   hub_ = nullptr;
+  hung_up_ = false;
 }
 
 void Registration::hub_closing() {
@@ -154,6 +155,7 @@ void Registration::ready(SideState& side) {
 void Registration::on_events(std::uint32_t events) {
   constexpr std::uint32_t readable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
   constexpr std::uint32_t writable = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) hung_up_ = true;
   if (events & readable) ready(sides_[kRead]);
   if (events & writable) ready(sides_[kWrite]);
 }

@@ -48,7 +48,11 @@ class Registration final : public HubBound {
   // doomed syscall; a stale true costs one EAGAIN, and a false is always ended by an edge,
   // since the fd is in the edge-triggered set whenever a greenlet waits.
   bool maybe_ready(Side side) const { return sides_[side].maybe_ready; }
-  void drained(Side side) { sides_[side].maybe_ready = false; }
+  // Once the peer's FIN (or an error) has been reported, a short read no longer means the
+  // next read would block: it returns the end of stream, and no further edge comes.
+  void drained(Side side) {
+    if (!(side == kRead && hung_up_)) sides_[side].maybe_ready = false;
+  }
 
   // Leaves the reactor (EPOLL_CTL_DEL); call before the fd is closed or handed on.
   void release();
@@ -71,6 +75,7 @@ class Registration final : public HubBound {
   void join(Hub& hub);
 
   int fd_ = -1;
+  bool hung_up_ = false;  // EPOLLRDHUP, EPOLLHUP or EPOLLERR seen since the fd joined
   Hub* hub_ = nullptr;
   Reactor* reactor_ = nullptr;
   SideState sides_[2];

@@ -8,6 +8,7 @@
 Every step is bounded in time; any failure exits non-zero with the reason.
 """
 import asyncio
+import atexit
 import os
 import random
 import signal
@@ -31,6 +32,7 @@ class Server:
 
     def __init__(self, argv, expect_lines=1):
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        atexit.register(self.proc.kill)  # a failed check must not leave the server running
         for _ in range(expect_lines):
             line = self.proc.stdout.readline()
             if "serving on" not in line:

@@ -129,6 +129,22 @@ TEST_F(SocketTest, DataAfterAShortReadIsSeen) {
   late.join();
 }
 
+// The peer's last bytes and its FIN reported in one edge: the short read that takes the
+// bytes must not make the next recv wait for an edge that never comes (it returns 0).
+TEST_F(SocketTest, EndOfStreamAfterAShortReadIsSeen) {
+  auto [a, b] = tcp_pair();
+  a.settimeout(2s);
+  char buf[16];
+  auto reader = gevent::spawn([&a = a, &buf] { return a.recv(buf); });
+  gevent::sleep(1ms);  // the reader waits in the reactor
+  b.sendall("last");
+  b.close();
+  EXPECT_EQ(reader.get(), 4u);
+  std::error_code ec;
+  EXPECT_EQ(a.recv(buf, ec), 0u);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
 TEST_F(SocketTest, EnclosingTimeoutInterruptsARecv) {
   auto [a, b] = tcp_pair();
   char buf[16];
