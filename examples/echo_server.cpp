@@ -7,6 +7,7 @@
 // kernel spreads the connections among them.
 #include <gevent/gevent.hpp>
 #include <gevent/server.hpp>
+#include <gevent/server_threads.hpp>
 #include <gevent/signal.hpp>
 
 #include <netinet/in.h>
@@ -14,10 +15,8 @@
 
 #include <csignal>
 #include <iostream>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace {
 
@@ -56,69 +55,28 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-// The servers of every thread, so that the signal (seen by the main thread) stops them all.
-class Servers {
- public:
-  // False if a stop signal came first: then the server must not serve.
-  bool add(gevent::Hub& hub, gevent::server::StreamServer& server) {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return false;
-    entries_.push_back({&hub, &server});
-    return true;
-  }
-  void remove(gevent::server::StreamServer& server) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(entries_, [&](const Entry& e) { return e.server == &server; });
-  }
-  // Each hub stops its own server, in a greenlet of its own (stop() waits for handlers).
-  void stop_all() {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    for (const Entry& e : entries_)
-      e.hub->run_callback_threadsafe(
-          [server = e.server] { gevent::spawn_raw([server] { server->stop(); }); });
-  }
-
- private:
-  struct Entry {
-    gevent::Hub* hub;
-    gevent::server::StreamServer* server;
-  };
-  std::mutex mutex_;
-  std::vector<Entry> entries_;
-  bool stopping_ = false;
-};
-
-void serve(const Options& options, Servers& servers) {
+std::unique_ptr<gevent::server::BaseServer> make_server(const Options& options) {
   gevent::server::ServerOptions server_options;
   server_options.reuse_port = options.threads > 1;
   server_options.backlog = 4096;
-  gevent::server::StreamServer server{
-      options.host + ":" + std::to_string(options.port), echo, {}, server_options};
-  server.start();
-  if (!servers.add(gevent::get_hub(), server)) return;
-  std::cout << "echo_server: serving on " + server.server_address().to_string() + "\n"
-            << std::flush;
-  server.serve_forever();
-  servers.remove(server);
+  return std::make_unique<gevent::server::StreamServer>(
+      options.host + ":" + std::to_string(options.port), echo, gevent::server::Spawn{},
+      server_options);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
   const Options options = parse(argc, argv);
-  Servers servers;
-  auto on_signal = [&] { servers.stop_all(); };
-  auto stop_on_int = gevent::signal_handler(SIGINT, on_signal);
-  auto stop_on_term = gevent::signal_handler(SIGTERM, on_signal);
-  std::vector<std::thread> workers;
-  for (int i = 1; i < options.threads; ++i)
-    workers.emplace_back([&] {
-      serve(options, servers);
-      gevent::Hub::destroy_current();
-    });
-  serve(options, servers);
-  for (auto& w : workers) w.join();
+  gevent::server::ServerThreads threads;
+  auto stop_on_int = gevent::signal_handler(SIGINT, [&] { threads.stop_all(); });
+  auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { threads.stop_all(); });
+  threads.run(
+      options.threads, [&] { return make_server(options); },
+      [](gevent::server::BaseServer& server) {
+        std::cout << "echo_server: serving on " + server.server_address().to_string() + "\n"
+                  << std::flush;
+      });
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "echo_server: " << e.what() << "\n";
