@@ -1,0 +1,72 @@
+// gevent.pywsgi.WSGIServer: an HTTP/1.1 server that runs a WSGI-shaped application, one
+// greenlet per connection.
+//
+//   gevent::pywsgi::WSGIServer server{"127.0.0.1:8000", app};
+//   server.serve_forever();
+//
+// Each connection is served by gevent::pywsgi's own handler: keep-alive, pipelining (the
+// answers to the requests of one read go out in one send), chunked request and response
+// bodies, 100-continue, and the RFC 9112 rules in http_parser.hpp (a request that breaks one
+// gets its 4xx/5xx and the connection is closed). An application that throws before its
+// response started gets a 500 and the connection closes; after, the connection is dropped.
+// Either way the error is logged and the server goes on.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gevent/duration.hpp"
+#include "gevent/pywsgi/application.hpp"
+#include "gevent/pywsgi/http_parser.hpp"
+#include "gevent/server.hpp"
+
+namespace gevent::pywsgi {
+
+namespace detail {
+struct ServerContext;
+}
+
+struct WSGIServerOptions : server::ServerOptions {
+  // The access log, a line per request in gevent's format:
+  //   127.0.0.1 - - [2026-11-24 06:40:12] "GET / HTTP/1.1" 200 13 0.000081
+  // (client, local time, request line, status, body bytes or "-", seconds). nullptr: none.
+  std::ostream* log;
+  // How long a kept-alive connection may wait for its next request before it is closed.
+  MaybeDuration keepalive_timeout = std::chrono::seconds(60);
+  // How long a client has to send a whole request head, from its first byte (from the
+  // connection's start for the first request): the bound on slowloris. Then a 408, closed.
+  MaybeDuration header_timeout = std::chrono::seconds(30);
+  // The longest wait for one read of a request body or one write of the response.
+  MaybeDuration io_timeout = std::chrono::seconds(60);
+  // An unread request body up to this size is read and dropped after the response, to keep
+  // the connection; a larger one closes it.
+  std::size_t max_discard = 1 << 20;
+  http::Limits limits;
+  // Keys every request's environ starts with (gevent's `environ` argument).
+  std::vector<std::pair<std::string, std::string>> environ;
+  // SERVER_SOFTWARE and the Server header.
+  std::string server_software = "gevent-cpp/0.1";
+  WSGIServerOptions();
+};
+
+class WSGIServer : public server::StreamServer {
+ public:
+  WSGIServer(server::Listener listener, Application application, server::Spawn spawn = {},
+             WSGIServerOptions options = {});
+  ~WSGIServer() override;
+
+  const Application& application() const { return application_; }
+  const WSGIServerOptions& wsgi_options() const { return wsgi_options_; }
+
+ private:
+  void handle(gevent::socket& connection, const address& peer);
+
+  Application application_;
+  WSGIServerOptions wsgi_options_;
+  std::unique_ptr<detail::ServerContext> context_;  // made once the address is known
+};
+
+}  // namespace gevent::pywsgi

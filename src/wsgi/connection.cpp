@@ -1,0 +1,254 @@
+// The request loop of a connection: heads, keep-alive, pipelining, errors, closing.
+#include "wsgi/connection.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "wsgi/response_text.hpp"
+
+namespace gevent::pywsgi::detail {
+namespace {
+
+constexpr std::size_t kInitialBuffer = 16 * 1024;
+// Free space kept after a head that announces a body: the chunked framing and a whole trailer
+// section (ChunkedDecoder's default limit is 16 KiB) must fit beside it.
+constexpr std::size_t kBodyRoom = 20 * 1024;
+// Answers to pipelined requests are gathered up to this size before they are sent.
+constexpr std::size_t kFlushAt = 64 * 1024;
+// After a response that ends the connection while the client may still be sending, its
+// bytes are read and dropped this long, so that closing does not reset the connection and
+// destroy the response in flight (nginx's lingering close).
+constexpr auto kLinger = std::chrono::seconds(1);
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+std::size_t max_head(const http::Limits& limits) {
+  // The request line (method, target, version, a margin), the field section, empty lines.
+  return limits.max_method + limits.max_target + 64 + limits.max_field_section +
+         2 * limits.max_empty_lines;
+}
+
+void set_nodelay(gevent::socket& sock) {
+  // Each answer goes out in one send, so Nagle's algorithm could only delay it.
+  if (sock.family() == AF_INET || sock.family() == AF_INET6) {
+    const int on = 1;
+    ::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
+}
+
+MaybeDuration remaining(std::chrono::steady_clock::time_point deadline) {
+  return std::max(deadline - std::chrono::steady_clock::now(),
+                  std::chrono::steady_clock::duration::zero());
+}
+
+}  // namespace
+
+Connection::Connection(gevent::socket& sock, const address& peer, const ServerContext& server)
+    : sock_(sock),
+      peer_(peer),
+      server_(server),
+      remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
+      remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())),
+      in_(kInitialBuffer) {}
+
+void Connection::serve() {
+  set_nodelay(sock_);
+  try {
+    while (read_head()) {
+      serve_request();
+      if (close_after_) break;
+    }
+    flush();
+    close_gracefully();
+  } catch (const ClientGone&) {
+    // The client reset or stopped reading: nothing more can be said to it.
+  }
+}
+
+// Reads until a whole request head is in the buffer. False when the connection is to end:
+// the client closed, waited too long, or sent a head that was refused (then answered).
+bool Connection::read_head() {
+  const auto& options = server_.options;
+  const MaybeDuration idle = first_request_ ? options.header_timeout : options.keepalive_timeout;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (!in_.empty() && options.header_timeout)
+    deadline = std::chrono::steady_clock::now() + options.header_timeout.value();
+  bool may_be_complete = !in_.empty();
+  for (;;) {
+    if (may_be_complete) {
+      const auto result = http::parse_request(in_.unused(), fields_, request_, options.limits);
+      if (result.complete()) {
+        prepare_request(result.consumed);
+        return true;
+      }
+      if (!result.incomplete()) {
+        refuse(http::status_code(result.error), http::reason(result.error));
+        return false;
+      }
+    }
+    if (in_.space().empty() && !make_room_for_head()) {
+      refuse(431, "request header fields too large");
+      return false;
+    }
+    flush();  // the answers to pipelined requests go out before waiting for more
+    const bool head_started = !in_.empty();
+    MaybeDuration timeout = idle;
+    if (head_started) timeout = deadline ? remaining(*deadline) : MaybeDuration{};
+    const std::size_t before = in_.unused().size();
+    std::error_code ec;
+    const std::size_t n = receive(timeout, ec);
+    if (ec == std::errc::timed_out) {
+      if (head_started) refuse(408, "the request head took too long");
+      return false;
+    }
+    if (ec) throw ClientGone();
+    if (n == 0) return false;  // the client closed between requests (or mid-head)
+    if (!deadline && options.header_timeout)
+      deadline = std::chrono::steady_clock::now() + options.header_timeout.value();
+    // Parsing starts over from the head's first byte: only a new line can end the head.
+    may_be_complete = std::memchr(in_.unused().data() + before, '\n', n) != nullptr;
+  }
+}
+
+std::size_t Connection::receive(MaybeDuration timeout, std::error_code& ec) {
+  sock_.settimeout(timeout);
+  const std::size_t n = sock_.recv(in_.space(), ec);
+  in_.commit(n);
+  return n;
+}
+
+// Between requests: move the unused bytes to the front, else grow up to the largest head.
+bool Connection::make_room_for_head() {
+  in_.pin(0);
+  if (in_.begin_offset() > 0) {
+    in_.compact();
+    return true;
+  }
+  const std::size_t largest = max_head(server_.options.limits) + kBodyRoom;
+  if (in_.capacity() >= largest) return false;
+  in_.reallocate(std::min(largest, in_.capacity() * 2));
+  return true;
+}
+
+void Connection::prepare_request(std::size_t head_size) {
+  if (request_.has_body() && in_.capacity() - in_.begin_offset() - head_size < kBodyRoom) {
+    // Make room for the body's framing beside the head, then find the head's fields again
+    // where they now are (nothing refers to them yet).
+    in_.pin(0);
+    in_.compact();
+    if (in_.capacity() - head_size < kBodyRoom)
+      in_.reallocate(head_size + kBodyRoom + kInitialBuffer);
+    http::parse_request(in_.unused(), fields_, request_, server_.options.limits);
+  }
+  const char* line = request_.method.data();
+  request_line_ = {line, static_cast<std::size_t>(request_.target.data() + request_.target.size() +
+                                                  std::strlen(" HTTP/1.1") - line)};
+  in_.consume(head_size);
+  in_.pin(in_.begin_offset());
+  first_request_ = false;
+  if (server_.options.log) started_ = std::chrono::steady_clock::now();
+  decode_path();
+  content_length_text_ = {};
+  if (request_.content_length) {
+    const auto end = std::to_chars(std::begin(content_length_buf_), std::end(content_length_buf_),
+                                   *request_.content_length)
+                         .ptr;
+    content_length_text_ = {content_length_buf_,
+                            static_cast<std::size_t>(end - content_length_buf_)};
+  }
+  joined_.clear();
+  body_left_ = request_.chunked ? kUnknownLength : request_.content_length.value_or(0);
+  chunked_ = http::ChunkedDecoder{};
+  pending_ = {};
+  continue_sent_ = false;
+  reset_response();
+}
+
+void Connection::serve_request() {
+  try {
+    run_application();
+  } catch (const ClientGone&) {
+    throw;
+  } catch (const std::exception&) {
+    fail_request(std::current_exception());
+  }
+  finish_request();
+}
+
+// The application raised: a 500 (or the InputError's status) if nothing was sent yet, else
+// the connection is dropped, for the client to see a truncated response.
+void Connection::fail_request(std::exception_ptr error) {
+  int status = 500;
+  std::string what;
+  try {
+    std::rethrow_exception(error);
+  } catch (const InputError& e) {
+    status = e.status();
+    what = e.what();
+  } catch (const std::exception& e) {
+    what = e.what();
+  }
+  if (status == 500)
+    server_.log_error("application error for \"" + std::string(request_line_) + "\" from " +
+                      remote_addr_ + ": " + what);
+  close_after_ = true;
+  if (headers_sent_) {  // nothing of this response can be mended: the client sees it cut
+    flush();
+    throw ClientGone();
+  }
+  reset_response();
+  status_code_ = status;
+  append_error_response(out_, status, status == 500 ? "Internal Server Error" : what,
+                        server_.options.server_software);
+  body_sent_ = 0;
+}
+
+void Connection::finish_request() {
+  if (!close_after_ && body_left_ != 0) {
+    // The client waits for our 100 before it sends the body: it may never send it.
+    if (request_.expect_continue && !continue_sent_)
+      close_after_ = true;
+    else
+      discard_body();
+  }
+  if (!request_.keep_alive) close_after_ = true;
+  log_access();
+  if (out_.size() >= kFlushAt) flush();
+}
+
+// A head that breaks a rule: its status, and the connection ends (framing is lost).
+void Connection::refuse(int status, std::string_view reason) {
+  reset_response();
+  request_line_ = {};
+  status_code_ = status;
+  append_error_response(out_, status, reason, server_.options.server_software);
+  close_after_ = true;
+  log_access();
+  flush();
+  close_gracefully();
+}
+
+// Closes without losing the answers in flight: when the client may still be sending (bytes
+// unread, a body not taken), stop writing and read its bytes a while before the socket
+// closes, since closing with unread input resets the connection.
+void Connection::close_gracefully() {
+  if (in_.empty() && body_left_ == 0) return;
+  std::error_code ec;
+  sock_.shutdown(SHUT_WR, ec);
+  if (ec) return;
+  const auto deadline = std::chrono::steady_clock::now() + kLinger;
+  char scratch[16 * 1024];
+  std::size_t total = 0;
+  while (total < kLingerBytes) {
+    sock_.settimeout(remaining(deadline));
+    const std::size_t n = sock_.recv(scratch, ec);
+    if (ec || n == 0) return;
+    total += n;
+  }
+}
+
+}  // namespace gevent::pywsgi::detail

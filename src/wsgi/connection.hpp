@@ -1,0 +1,145 @@
+// One HTTP/1.1 connection of a WSGIServer, served in its greenlet: read a request head,
+// run the application, send its response, again while the connection is kept alive.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gevent/address.hpp"
+#include "gevent/pywsgi/application.hpp"
+#include "gevent/pywsgi/http_chunked.hpp"
+#include "gevent/pywsgi/http_parser.hpp"
+#include "gevent/pywsgi/server.hpp"
+#include "gevent/socket.hpp"
+#include "wsgi/read_buffer.hpp"
+
+namespace gevent::pywsgi::detail {
+
+// What every connection of one server shares.
+struct ServerContext {
+  const Application& application;
+  const WSGIServerOptions& options;
+  std::string server_name;
+  std::string server_port;
+  bool https;
+  std::function<void(std::string_view)> log_error;
+};
+
+// Thrown when the client reset the connection or stopped reading: the connection just ends.
+struct ClientGone {};
+
+// body_left_ of a chunked body whose end is not read yet.
+inline constexpr std::uint64_t kUnknownLength = UINT64_MAX;
+
+class Connection final : public Write {
+ public:
+  Connection(gevent::socket& sock, const address& peer, const ServerContext& server);
+  void serve();
+
+  // For Environ and Input.
+  const http::Request& request() const { return request_; }
+  const ServerContext& server() const { return server_; }
+  std::string_view path_info() const { return path_info_; }
+  std::string_view remote_addr() const { return remote_addr_; }
+  std::string_view remote_port() const { return remote_port_; }
+  std::string_view content_length_text() const { return content_length_text_; }
+  // The value of the HTTP_<cgi_name> key: the headers of that name, joined with ",".
+  std::optional<std::string_view> cgi_header(std::string_view cgi_name);
+  // The body bytes ready to be read (receiving or decoding more if none are); empty only at
+  // the end of the body. Then body_consume(n) of them.
+  std::string_view body_available();
+  void body_consume(std::size_t n);
+  std::size_t read_body(std::span<char> buf);
+  bool body_done() const { return body_left_ == 0; }
+
+  // For the StartResponse of the request.
+  Write& start_response(std::string_view status, Headers headers, std::exception_ptr exc_info);
+
+ private:
+  enum class Framing : std::uint8_t { none, length, chunked, close };
+  class Starter;
+
+  // connection.cpp: the request loop.
+  bool read_head();
+  std::size_t receive(MaybeDuration timeout, std::error_code& ec);
+  bool make_room_for_head();
+  void prepare_request(std::size_t head_size);
+  void serve_request();
+  void fail_request(std::exception_ptr error);
+  void finish_request();
+  void refuse(int status, std::string_view reason);
+  void close_gracefully();
+
+  // environ.cpp
+  void decode_path();
+
+  // connection_body.cpp: the request body.
+  void decode_next_chunk();
+  void receive_body_bytes();
+  [[noreturn]] void throw_body_read_failed(std::error_code ec);
+  void send_continue();
+  void discard_body();
+
+  // connection_response.cpp: the response.
+  void run_application();
+  void reset_response();
+  void parse_status(std::string_view status);
+  void add_header(const HeaderLine& header);
+  void send_body(Body& body);
+  void send_text(std::string_view text);
+  void send_chunks(std::vector<std::string>& chunks);
+  void send_generator(Body::Generator& next);
+  void send_file(Body::File& file);
+  Framing streaming_framing();
+  void begin_body(Framing framing, std::optional<std::uint64_t> length);
+  void write_body_bytes(std::string_view data);
+  void end_body();
+  void operator()(std::string_view data) override;  // the write callable
+  void flush();
+  void send_now(std::string_view data);
+  bool body_allowed() const;
+  void log_access();
+
+  gevent::socket& sock_;
+  const address& peer_;
+  const ServerContext& server_;
+  std::string remote_addr_;
+  std::string remote_port_;
+  ReadBuffer in_;
+  std::string out_;  // answers not yet sent: pipelined ones go out together
+
+  // The current request.
+  http::Header fields_[http::kMaxFields];
+  http::Request request_;
+  std::string_view request_line_;
+  std::string path_info_storage_;
+  std::string_view path_info_;
+  char content_length_buf_[24];
+  std::string_view content_length_text_;
+  std::deque<std::string> joined_;  // HTTP_* values of repeated headers, joined
+  std::uint64_t body_left_ = 0;     // UINT64_MAX: chunked and not done
+  http::ChunkedDecoder chunked_;
+  std::string_view pending_;  // decoded body bytes in in_ not yet given to the application
+  bool continue_sent_ = false;
+  std::chrono::steady_clock::time_point started_;
+
+  // The current response.
+  bool started_response_ = false;
+  bool headers_sent_ = false;
+  bool close_after_ = false;
+  bool app_date_ = false;  // the application set Date, Server or Connection itself
+  bool app_server_ = false;
+  bool app_connection_ = false;
+  int status_code_ = 0;
+  std::string head_;  // status line and the application's headers
+  std::optional<std::uint64_t> declared_length_;
+  Framing framing_ = Framing::none;
+  std::uint64_t body_sent_ = 0;
+  bool first_request_ = true;
+};
+
+}  // namespace gevent::pywsgi::detail

@@ -1,0 +1,337 @@
+// The response: start_response, the body in its four shapes, framing, and sending.
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "wsgi/connection.hpp"
+#include "wsgi/http_chars.hpp"
+#include "wsgi/response_text.hpp"
+
+namespace gevent::pywsgi::detail {
+namespace {
+
+// Body bytes at least this large are sent as they are rather than copied behind the head.
+constexpr std::size_t kCopyLimit = 16 * 1024;
+constexpr std::size_t kFileCopyPiece = 64 * 1024;
+
+[[noreturn]] void application_error(const std::string& what) {
+  throw std::invalid_argument("gevent::pywsgi: " + what);
+}
+
+// A field value may hold visible characters, spaces and tabs, and obs-text: no CR, LF or NUL,
+// which would let a value end the header (response splitting).
+bool valid_field_value(std::string_view value) {
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return http::detail::is_plain_value_byte(c) || c == '\t'; });
+}
+
+bool valid_field_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return http::detail::is(c, http::detail::kTchar);
+  });
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  for (std::size_t start = 0; start <= list.size();) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(start, comma - start);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (http::iequals(item, token)) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+class Connection::Starter final : public StartResponse {
+ public:
+  explicit Starter(Connection& connection) : connection_(connection) {}
+
+ private:
+  Write& start(std::string_view status, Headers headers, std::exception_ptr exc) override {
+    return connection_.start_response(status, headers, std::move(exc));
+  }
+  Connection& connection_;
+};
+
+void Connection::run_application() {
+  Environ environ(*this);
+  Starter start_response(*this);
+  Body body = server_.application(environ, start_response);
+  if (!started_response_) application_error("the application returned without start_response");
+  send_body(body);
+}
+
+void Connection::reset_response() {
+  started_response_ = headers_sent_ = false;
+  app_date_ = app_server_ = app_connection_ = false;
+  status_code_ = 0;
+  head_.clear();
+  declared_length_.reset();
+  framing_ = Framing::none;
+  body_sent_ = 0;
+}
+
+Write& Connection::start_response(std::string_view status, Headers headers,
+                                  std::exception_ptr exc_info) {
+  if (started_response_) {
+    if (!exc_info) application_error("start_response called twice without exc_info");
+    if (headers_sent_) std::rethrow_exception(exc_info);
+  }
+  reset_response();
+  parse_status(status);
+  head_ = "HTTP/1.1 ";
+  head_ += status;
+  head_ += "\r\n";
+  for (const HeaderLine& header : headers) add_header(header);
+  started_response_ = true;
+  return *this;
+}
+
+// "200 OK": three digits, then a space and a reason phrase (which may be empty). A final
+// status only: 1xx answers are the server's business.
+void Connection::parse_status(std::string_view status) {
+  const bool digits =
+      status.size() >= 3 &&
+      std::all_of(status.begin(), status.begin() + 3, [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || (status.size() > 3 && status[3] != ' ') || !valid_field_value(status))
+    application_error("bad status \"" + std::string(status) + "\": expected \"200 OK\"");
+  status_code_ = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+  if (status_code_ < 200) application_error("the application may not send a 1xx status");
+}
+
+void Connection::add_header(const HeaderLine& header) {
+  if (!valid_field_name(header.name))
+    application_error("bad header name \"" + std::string(header.name) + "\"");
+  if (!valid_field_value(header.value))
+    application_error("a CR, LF or control byte in the value of header " +
+                      std::string(header.name));
+  if (http::iequals(header.name, "Transfer-Encoding"))
+    application_error("Transfer-Encoding is the server's to set");
+  if (http::iequals(header.name, "Content-Length")) {
+    std::uint64_t length = 0;
+    const auto [end, ec] =
+        std::from_chars(header.value.data(), header.value.data() + header.value.size(), length);
+    if (ec != std::errc() || end != header.value.data() + header.value.size())
+      application_error("bad Content-Length \"" + std::string(header.value) + "\"");
+    declared_length_ = length;
+  } else if (http::iequals(header.name, "Connection")) {
+    app_connection_ = true;
+    if (has_token(header.value, "close")) close_after_ = true;
+  } else if (http::iequals(header.name, "Date")) {
+    app_date_ = true;
+  } else if (http::iequals(header.name, "Server")) {
+    app_server_ = true;
+  }
+  head_ += header.name;
+  head_ += ": ";
+  head_ += header.value;
+  head_ += "\r\n";
+}
+
+// No body for HEAD, 204 and 304 (RFC 9110 6.4.1), whatever the application returns.
+bool Connection::body_allowed() const {
+  return request_.method != "HEAD" && status_code_ != 204 && status_code_ != 304;
+}
+
+void Connection::send_body(Body& body) {
+  std::visit(
+      [this](auto& content) {
+        using T = std::decay_t<decltype(content)>;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          send_text({});
+        else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>)
+          send_text(content);
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+          send_chunks(content);
+        else if constexpr (std::is_same_v<T, Body::Generator>)
+          send_generator(content);
+        else
+          send_file(content);
+      },
+      body.content());
+  end_body();
+}
+
+void Connection::send_text(std::string_view text) {
+  if (!headers_sent_) begin_body(Framing::length, text.size());
+  write_body_bytes(text);
+}
+
+void Connection::send_chunks(std::vector<std::string>& chunks) {
+  if (!headers_sent_) {
+    std::uint64_t total = 0;
+    for (const std::string& chunk : chunks) total += chunk.size();
+    begin_body(Framing::length, total);
+  }
+  for (const std::string& chunk : chunks) write_body_bytes(chunk);
+}
+
+// Each piece goes out as it comes (PEP 3333: a server may not hold a block back), the first
+// with the head.
+void Connection::send_generator(Body::Generator& next) {
+  if (!headers_sent_) {
+    if (!body_allowed()) return begin_body(Framing::none, {});
+    begin_body(streaming_framing(), {});
+  }
+  while (std::optional<std::string> piece = next()) {
+    if (piece->empty()) continue;  // an empty chunk would end a chunked body
+    write_body_bytes(*piece);
+    flush();
+  }
+}
+
+void Connection::send_file(Body::File& file) {
+  if (!headers_sent_) begin_body(Framing::length, file.count);
+  if (!body_allowed()) return;
+  const bool counted_by_sendfile =
+      framing_ == Framing::close ||
+      (framing_ == Framing::length && *declared_length_ - body_sent_ == file.count);
+  if (!counted_by_sendfile) {
+    // Framed or counted by us: through write_body_bytes, a piece at a time.
+    std::string piece;
+    for (std::size_t done = 0; done < file.count;) {
+      piece.resize(std::min(kFileCopyPiece, file.count - done));
+      const ssize_t n = ::pread(file.fd, piece.data(), piece.size(), file.offset + done);
+      if (n <= 0) application_error("the file body ended before its announced size");
+      piece.resize(static_cast<std::size_t>(n));
+      write_body_bytes(piece);
+      done += piece.size();
+    }
+    return;
+  }
+  flush();
+  std::error_code ec;
+  sock_.settimeout(server_.options.io_timeout);
+  const std::size_t sent = sock_.sendfile(file.fd, file.offset, file.count, ec);
+  body_sent_ += sent;
+  if (ec) throw ClientGone();
+  if (sent < file.count) application_error("the file body ended before its announced size");
+}
+
+// A body of unknown length: chunked on HTTP/1.1, else ended by closing the connection.
+Connection::Framing Connection::streaming_framing() {
+  if (declared_length_) return Framing::length;
+  if (request_.version == http::Version::http11) return Framing::chunked;
+  close_after_ = true;
+  return Framing::close;
+}
+
+// Puts the head in the output: the application's status and headers, then the framing
+// (unless the application gave a Content-Length), Connection, Date and Server.
+void Connection::begin_body(Framing framing, std::optional<std::uint64_t> length) {
+  framing_ = framing;
+  out_ += head_;
+  const bool no_body_status = status_code_ == 204 || status_code_ == 304;
+  if (framing == Framing::length && !declared_length_ && !no_body_status) {
+    out_ += "Content-Length: ";
+    append_decimal(out_, *length);
+    out_ += "\r\n";
+  }
+  if (framing == Framing::length && !declared_length_) declared_length_ = length;
+  if (framing == Framing::chunked) out_ += "Transfer-Encoding: chunked\r\n";
+  if (!request_.keep_alive) close_after_ = true;
+  // A client told to wait for our 100 may never send the body (see finish_request).
+  if (body_left_ != 0 && request_.expect_continue && !continue_sent_) close_after_ = true;
+  if (!app_connection_) {
+    if (close_after_)
+      out_ += "Connection: close\r\n";
+    else if (request_.version == http::Version::http10)
+      out_ += "Connection: keep-alive\r\n";
+  }
+  if (!app_date_) out_ += date_line();
+  if (!app_server_) {
+    out_ += "Server: ";
+    out_ += server_.options.server_software;
+    out_ += "\r\n";
+  }
+  out_ += "\r\n";
+  headers_sent_ = true;
+}
+
+void Connection::write_body_bytes(std::string_view data) {
+  if (!body_allowed() || data.empty()) return;
+  if (framing_ == Framing::length) {
+    const std::uint64_t room = *declared_length_ - body_sent_;
+    if (data.size() > room) {
+      server_.log_error("the response to \"" + std::string(request_line_) +
+                        "\" is longer than its Content-Length; the rest was not sent");
+      data = data.substr(0, room);
+      close_after_ = true;
+    }
+  }
+  body_sent_ += data.size();
+  if (framing_ == Framing::chunked) {
+    append_hex(out_, data.size());
+    out_ += "\r\n";
+  }
+  if (data.size() >= kCopyLimit) {
+    flush();
+    send_now(data);
+  } else {
+    out_ += data;
+  }
+  if (framing_ == Framing::chunked) out_ += "\r\n";
+}
+
+void Connection::end_body() {
+  if (!body_allowed()) return;
+  if (framing_ == Framing::chunked) out_ += "0\r\n\r\n";
+  if (framing_ == Framing::length && body_sent_ < *declared_length_) {
+    server_.log_error("the response to \"" + std::string(request_line_) +
+                      "\" is shorter than its Content-Length; closing the connection");
+    close_after_ = true;
+  }
+}
+
+// The write callable that start_response returns.
+void Connection::operator()(std::string_view data) {
+  if (!started_response_) application_error("write() called before start_response");
+  if (!headers_sent_) begin_body(body_allowed() ? streaming_framing() : Framing::none, {});
+  write_body_bytes(data);
+  flush();
+}
+
+void Connection::flush() {
+  if (out_.empty()) return;
+  send_now(out_);
+  out_.clear();
+}
+
+void Connection::send_now(std::string_view data) {
+  std::error_code ec;
+  sock_.settimeout(server_.options.io_timeout);
+  sock_.sendall(data, ec);
+  if (ec) throw ClientGone();
+}
+
+// gevent's format: client - - [local time] "request line" status length seconds
+void Connection::log_access() {
+  std::ostream* log = server_.options.log;
+  if (!log) return;
+  const std::time_t now = std::time(nullptr);
+  std::tm local;
+  localtime_r(&now, &local);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  std::ostringstream line;
+  line << (remote_addr_.empty() ? "-" : remote_addr_) << " - - ["
+       << std::put_time(&local, "%Y-%m-%d %H:%M:%S") << "] \"" << request_line_ << "\" "
+       << status_code_ << ' ';
+  if (body_sent_ == 0)
+    line << '-';
+  else
+    line << body_sent_;
+  line << ' ' << std::fixed << std::setprecision(6) << seconds << '\n';
+  *log << line.str() << std::flush;
+}
+
+}  // namespace gevent::pywsgi::detail

@@ -1,0 +1,85 @@
+#include "wsgi/response_text.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+namespace gevent::pywsgi::detail {
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 400:
+      return "Bad Request";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
+  }
+}
+
+std::string_view date_line() {
+  thread_local std::time_t formatted_at = -1;
+  thread_local char line[64];
+  thread_local std::size_t size = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_at) {
+    std::tm utc;
+    gmtime_r(&now, &utc);
+    // By hand, not strftime's %a and %b: HTTP dates are English whatever the locale.
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    size = static_cast<std::size_t>(std::snprintf(
+        line, sizeof line, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", kDays[utc.tm_wday],
+        utc.tm_mday, kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec));
+    formatted_at = now;
+  }
+  return {line, size};
+}
+
+void append_decimal(std::string& out, std::uint64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+void append_hex(std::string& out, std::uint64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n, 16).ptr;
+  out.append(digits, end);
+}
+
+void append_error_response(std::string& out, int status, std::string_view message,
+                           std::string_view server_software) {
+  out += "HTTP/1.1 ";
+  append_decimal(out, static_cast<std::uint64_t>(status));
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
+  append_decimal(out, message.size() + 1);
+  out += "\r\nConnection: close\r\n";
+  out += date_line();
+  out += "Server: ";
+  out += server_software;
+  out += "\r\n\r\n";
+  out += message;
+  out += '\n';
+}
+
+}  // namespace gevent::pywsgi::detail

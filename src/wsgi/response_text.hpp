@@ -1,0 +1,24 @@
+// Bits of response text the server writes itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gevent::pywsgi::detail {
+
+// "Bad Request" for 400, and the like for every status the server itself sends.
+std::string_view reason_phrase(int status);
+
+// "Date: Tue, 24 Nov 2026 06:40:12 GMT\r\n", formatted once a second per thread.
+std::string_view date_line();
+
+void append_decimal(std::string& out, std::uint64_t n);
+void append_hex(std::string& out, std::uint64_t n);
+
+// A whole response from the server itself, which closes the connection: `status` with
+// `message` as its text/plain body.
+void append_error_response(std::string& out, int status, std::string_view message,
+                           std::string_view server_software);
+
+}  // namespace gevent::pywsgi::detail

@@ -1,0 +1,34 @@
+#include <iostream>
+
+#include "gevent/pywsgi/server.hpp"
+#include "wsgi/connection.hpp"
+
+namespace gevent::pywsgi {
+
+WSGIServerOptions::WSGIServerOptions() : log(&std::cerr) {}
+
+WSGIServer::WSGIServer(server::Listener listener, Application application, server::Spawn spawn,
+                       WSGIServerOptions options)
+    : StreamServer(
+          std::move(listener), [this](gevent::socket& c, const address& peer) { handle(c, peer); },
+          std::move(spawn), static_cast<const server::ServerOptions&>(options)),
+      application_(std::move(application)),
+      wsgi_options_(std::move(options)) {
+  if (!application_) throw std::invalid_argument("gevent::pywsgi: WSGIServer needs an application");
+}
+
+WSGIServer::~WSGIServer() { stop_while_destroyed(); }
+
+void WSGIServer::handle(gevent::socket& connection, const address& peer) {
+  if (!context_) {
+    const address& local = server_address();
+    context_ = std::make_unique<detail::ServerContext>(detail::ServerContext{
+        application_, wsgi_options_, local.family() == AF_UNIX ? "" : local.host(),
+        local.family() == AF_UNIX ? "" : std::to_string(local.port()),
+        wsgi_options_.ssl_context.has_value(),
+        [this](std::string_view message) { log_error(message); }});
+  }
+  detail::Connection(connection, peer, *context_).serve();
+}
+
+}  // namespace gevent::pywsgi
