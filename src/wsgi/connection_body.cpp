@@ -48,6 +48,7 @@ std::size_t Connection::read_body(std::span<char> buf) {
     return n;
   }
   const std::string_view available = body_available();
+  if (available.empty()) return 0;
   const std::size_t n = std::min(available.size(), buf.size());
   std::memcpy(buf.data(), available.data(), n);
   body_consume(n);
