@@ -53,10 +53,12 @@ Connection::Connection(gevent::socket& sock, const address& peer, const ServerCo
       server_(server),
       remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
       remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())),
-      in_(kInitialBuffer) {}
+      in_(kInitialBuffer),
+      watchdog_(sock.state()) {}
 
 void Connection::serve() {
   set_nodelay(sock_);
+  sock_.settimeout({});  // the watchdog bounds every wait
   try {
     while (read_head()) {
       serve_request();
@@ -115,7 +117,7 @@ bool Connection::read_head() {
 }
 
 std::size_t Connection::receive(MaybeDuration timeout, std::error_code& ec) {
-  sock_.settimeout(timeout);
+  Watchdog::Scope limit(watchdog_, timeout);
   const std::size_t n = sock_.recv(in_.space(), ec);
   in_.commit(n);
   return n;
@@ -244,7 +246,7 @@ void Connection::close_gracefully() {
   char scratch[16 * 1024];
   std::size_t total = 0;
   while (total < kLingerBytes) {
-    sock_.settimeout(remaining(deadline));
+    Watchdog::Scope limit(watchdog_, remaining(deadline));
     const std::size_t n = sock_.recv(scratch, ec);
     if (ec || n == 0) return;
     total += n;

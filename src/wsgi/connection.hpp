@@ -16,6 +16,7 @@
 #include "gevent/pywsgi/server.hpp"
 #include "gevent/socket.hpp"
 #include "wsgi/read_buffer.hpp"
+#include "wsgi/watchdog.hpp"
 
 namespace gevent::pywsgi::detail {
 
@@ -111,6 +112,7 @@ class Connection final : public Write {
   std::string remote_port_;
   ReadBuffer in_;
   std::string out_;  // answers not yet sent: pipelined ones go out together
+  Watchdog watchdog_;
 
   // The current request.
   http::Header fields_[http::kMaxFields];

@@ -41,7 +41,7 @@ std::size_t Connection::read_body(std::span<char> buf) {
       (continue_sent_ || !request_.expect_continue)) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), body_left_));
     std::error_code ec;
-    sock_.settimeout(server_.options.io_timeout);
+    Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
     const std::size_t n = sock_.recv(buf.first(want), ec);
     if (ec || n == 0) throw_body_read_failed(ec);
     body_left_ -= n;

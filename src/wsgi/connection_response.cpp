@@ -210,7 +210,7 @@ void Connection::send_file(Body::File& file) {
   }
   flush();
   std::error_code ec;
-  sock_.settimeout(server_.options.io_timeout);
+  Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
   const std::size_t sent = sock_.sendfile(file.fd, file.offset, file.count, ec);
   body_sent_ += sent;
   if (ec) throw ClientGone();
@@ -308,7 +308,7 @@ void Connection::flush() {
 
 void Connection::send_now(std::string_view data) {
   std::error_code ec;
-  sock_.settimeout(server_.options.io_timeout);
+  Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
   sock_.sendall(data, ec);
   if (ec) throw ClientGone();
 }
