@@ -24,6 +24,7 @@ class Reactor final : public HubBound {
   static Reactor& of(Hub& hub);
 
   void add(Registration& r);
+  void watch_writable(Registration& r);
   void remove(Registration& r);
   void waiter_added() {
     if (waiting_++ == 0) watcher_->start();
@@ -98,18 +99,27 @@ void Reactor::rebuild_after_fork() {
   sys::close(epfd_);
   open();
   for (Registration* r = registrations_.front(); r; r = registrations_.next(*r)) {
-    epoll_event ev{EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = r}};
+    epoll_event ev{r->interest(), {.ptr = r}};
     sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, r->fd_, &ev);
   }
   if (waiting_ > 0) watcher_->start();
 }
 
 void Reactor::add(Registration& r) {
-  epoll_event ev{EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = &r}};
+  epoll_event ev{r.interest(), {.ptr = &r}};
   if (sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, r.fd_, &ev) < 0)
     throw std::system_error(errno, std::system_category(),
                             "gevent: cannot watch fd " + std::to_string(r.fd_));
   registrations_.push_front(r);
+}
+
+// EPOLL_CTL_MOD checks the new mask at once, so a socket already writable is reported.
+void Reactor::watch_writable(Registration& r) {
+  r.watch_writable_ = true;
+  epoll_event ev{r.interest(), {.ptr = &r}};
+  if (sys::epoll_ctl(epfd_, EPOLL_CTL_MOD, r.fd_, &ev) < 0)
+    throw std::system_error(errno, std::system_category(),
+                            "gevent: cannot watch fd " + std::to_string(r.fd_));
 }
 
 void Reactor::remove(Registration& r) {
@@ -125,8 +135,13 @@ void Reactor::dispatch() {
     static_cast<Registration*>(events_[i].data.ptr)->on_events(events_[i].events);
 }
 
-void Registration::join(Hub& hub) {
+std::uint32_t Registration::interest() const {
+  return EPOLLIN | EPOLLRDHUP | EPOLLET | (watch_writable_ ? EPOLLOUT : 0);
+}
+
+void Registration::join(Hub& hub, Side side) {
   release();
+  watch_writable_ = side == kWrite;
   Reactor& reactor = Reactor::of(hub);
   reactor.add(*this);
   reactor_ = &reactor;
@@ -169,7 +184,10 @@ std::error_code Registration::wait(Side side, MaybeDuration timeout) {
                                    std::string(side == kRead ? "reading from" : "writing to") +
                                    " this socket (fd " + std::to_string(fd_) + ")");
   if (fd_ < 0) return std::make_error_code(std::errc::bad_file_descriptor);
-  if (hub_ != &hub || !reactor_) join(hub);
+  if (hub_ != &hub || !reactor_)
+    join(hub, side);
+  else if (side == kWrite && !watch_writable_)
+    reactor_->watch_writable(*this);
   Waiter waiter;
   state.waiter = &waiter;
   state.reason.clear();

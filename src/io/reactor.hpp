@@ -5,8 +5,8 @@
 // which re-polls every fd reported by the previous epoll_wait and, when a watcher is stopped
 // at the wrong moment, removes and re-adds the fd (two epoll_ctl calls). An edge-triggered
 // set registers each socket once (EPOLL_CTL_ADD at its first wait, EPOLL_CTL_DEL at close)
-// and never touches it in between, as Asio does. Measured with bench/echo.sh (see
-// docs/benchmarks.md).
+// and touches it in between at most once (EPOLL_CTL_MOD, at the first wait to write). Measured with
+// bench/echo.sh (see docs/benchmarks.md).
 #pragma once
 
 #include <cstdint>
@@ -72,10 +72,16 @@ class Registration final : public HubBound {
   void on_events(std::uint32_t events);
   static void ready(SideState& side);
   void hub_closing() override;
-  void join(Hub& hub);
+  // Joins `hub`'s reactor, watching writability only if `side` is kWrite.
+  void join(Hub& hub, Side side);
+  std::uint32_t interest() const;
 
   int fd_ = -1;
   bool hung_up_ = false;  // EPOLLRDHUP, EPOLLHUP or EPOLLERR seen since the fd joined
+  // EPOLLOUT is asked for from the first wait for writability on: most sockets never wait to
+  // write, and with EPOLLOUT every ACK that frees send buffer would report them
+  // (bench/http.sh: a fast server then saw two events per keep-alive request).
+  bool watch_writable_ = false;
   Hub* hub_ = nullptr;
   Reactor* reactor_ = nullptr;
   SideState sides_[2];
