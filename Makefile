@@ -1,20 +1,21 @@
 # gevent-cpp: the two commands a new Debian 12 machine needs, and a few more.
 #
-#   make run     build (release) and run the main job: build/bin/fetch_jobs
+#   make run     build (release) and run the main job: build/bin/wsgi_hello, the pywsgi
+#                hello-world server on http://127.0.0.1:8000 (Ctrl-C stops it)
 #   make test    build and run the whole suite: release preset, then ASan+UBSan, then TSan,
 #                then a brief fuzz run of the HTTP parser
-#   make bench   build (release) and run the benchmarks, side by side with Python gevent
-#                and with a Boost.Asio echo server
+#   make bench   build (release) and run the benchmarks, side by side with Python gevent,
+#                a Boost.Asio echo server and nginx
 #
 # Run as root, each installs the Debian packages it needs first (apt-get).
 
-DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3 libbenchmark-dev
-DEB_BENCH := python3-gevent
+DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3 libbenchmark-dev curl
+DEB_BENCH := python3-gevent wrk nginx-light
 
 .PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan test-fuzz format clean
 
 run: release
-	build/bin/fetch_jobs
+	build/bin/wsgi_hello
 
 test: test-release test-asan test-tsan test-fuzz
 
@@ -23,6 +24,7 @@ bench: release deps-bench
 	build/bin/bench_memory 100000
 	bash bench/vs_gevent.sh
 	bash bench/echo.sh
+	bash bench/http.sh
 
 deps:
 	@bash tools/install-debs.sh $(DEB_BUILD)
