@@ -202,11 +202,15 @@ void Connection::fail_request(std::exception_ptr error) {
     flush();
     throw ClientGone();
   }
+  respond_with_error(status, status == 500 ? "Internal Server Error" : what);
+}
+
+// An answer of the server's own, after which the connection closes.
+void Connection::respond_with_error(int status, std::string_view message) {
   reset_response();
   status_code_ = status;
-  append_error_response(out_, status, status == 500 ? "Internal Server Error" : what,
-                        server_.options.server_software);
-  body_sent_ = 0;
+  body_sent_ = append_error_response(out_, status, message, server_.options.server_software);
+  close_after_ = true;
 }
 
 void Connection::finish_request() {
@@ -224,14 +228,10 @@ void Connection::finish_request() {
 
 // A head that breaks a rule: its status, and the connection ends (framing is lost).
 void Connection::refuse(int status, std::string_view reason) {
-  reset_response();
   request_line_ = {};
-  status_code_ = status;
-  append_error_response(out_, status, reason, server_.options.server_software);
-  close_after_ = true;
+  if (server_.options.log) started_ = std::chrono::steady_clock::now();
+  respond_with_error(status, reason);
   log_access();
-  flush();
-  close_gracefully();
 }
 
 // Closes without losing the answers in flight: when the client may still be sending (bytes

@@ -73,6 +73,7 @@ class Connection final : public Write {
   void fail_request(std::exception_ptr error);
   void finish_request();
   void refuse(int status, std::string_view reason);
+  void respond_with_error(int status, std::string_view message);
   void close_gracefully();
 
   // environ.cpp

@@ -65,8 +65,8 @@ void append_hex(std::string& out, std::uint64_t n) {
   out.append(digits, end);
 }
 
-void append_error_response(std::string& out, int status, std::string_view message,
-                           std::string_view server_software) {
+std::size_t append_error_response(std::string& out, int status, std::string_view message,
+                                  std::string_view server_software) {
   out += "HTTP/1.1 ";
   append_decimal(out, static_cast<std::uint64_t>(status));
   out += ' ';
@@ -80,6 +80,7 @@ void append_error_response(std::string& out, int status, std::string_view messag
   out += "\r\n\r\n";
   out += message;
   out += '\n';
+  return message.size() + 1;
 }
 
 }  // namespace gevent::pywsgi::detail

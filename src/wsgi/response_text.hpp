@@ -17,8 +17,8 @@ void append_decimal(std::string& out, std::uint64_t n);
 void append_hex(std::string& out, std::uint64_t n);
 
 // A whole response from the server itself, which closes the connection: `status` with
-// `message` as its text/plain body.
-void append_error_response(std::string& out, int status, std::string_view message,
-                           std::string_view server_software);
+// `message` as its text/plain body. Returns the body's size.
+std::size_t append_error_response(std::string& out, int status, std::string_view message,
+                                  std::string_view server_software);
 
 }  // namespace gevent::pywsgi::detail

@@ -487,10 +487,15 @@ TEST_F(WsgiTest, AccessLogHasGeventsFormat) {
   c.read_response();
   c.send("GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   c.read_response();
+  auto bad = client();
+  bad.send("GARBAGE\r\n\r\n");
+  const HttpResponse refused = bad.read_response();
   const std::string log = access_log_.str();
   const std::regex line(
       R"(127\.0\.0\.1 - - \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] "GET / HTTP/1\.1" 200 13 \d+\.\d{6}\n)"
-      R"(127\.0\.0\.1 - - \[[^\]]+\] "GET /missing HTTP/1\.1" 200 13 \d+\.\d{6}\n)");
+      R"(127\.0\.0\.1 - - \[[^\]]+\] "GET /missing HTTP/1\.1" 200 13 \d+\.\d{6}\n)"
+      R"(127\.0\.0\.1 - - \[[^\]]+\] "" 400 )" +
+      std::to_string(refused.body.size()) + R"( \d+\.\d{6}\n)");
   EXPECT_TRUE(std::regex_match(log, line)) << log;
 }
 
