@@ -47,8 +47,13 @@ int main(int argc, char** argv) try {
         gevent::socket upstream = gevent::create_connection(destination, std::chrono::seconds(10));
         std::cout << peer.to_string() << " -> " << destination.to_string() << std::endl;
         auto back = gevent::spawn([&] { forward(upstream, client); });
-        forward(client, upstream);
-        back.join();
+        try {
+          forward(client, upstream);
+          back.join();
+        } catch (...) {  // killed by stop(): `back` uses these sockets, so it dies first
+          back.kill();
+          throw;
+        }
       }};
   auto stop_on_int = gevent::signal_handler(SIGINT, [&] { server.stop(); });
   auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { server.stop(); });

@@ -31,6 +31,7 @@ class Server:
     """A server example run as a child process, stopped with SIGTERM at the end."""
 
     def __init__(self, argv, expect_lines=1):
+        self.argv = argv
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         atexit.register(self.proc.kill)  # a failed check must not leave the server running
         for _ in range(expect_lines):
@@ -45,7 +46,7 @@ class Server:
             code = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            sys.exit("server did not stop within 10 s of SIGTERM")
+            sys.exit(f"{self.argv[0]} did not stop within 10 s of SIGTERM")
         if code != 0:
             sys.exit(f"server exited with {code} after SIGTERM")
 
@@ -123,9 +124,15 @@ def check_forward(forwarder, echo):
     data = os.urandom(1 << 20)
     if round_trip(forward_port, data) != data:
         sys.exit("a megabyte through the forwarder came back different")
-    fwd.stop()
+    # A client still connected at SIGTERM: stop() kills its handler after the stop timeout,
+    # and the greenlet copying the other way must die before the sockets it uses.
+    with socket.create_connection(("127.0.0.1", forward_port), timeout=10) as idle:
+        idle.sendall(b"ping")
+        if idle.recv(4) != b"ping":
+            sys.exit("the forwarder did not answer before SIGTERM")
+        fwd.stop()
     echo_server.stop()
-    print("portforwarder: 1 MiB forwarded both ways intact, stopped on SIGTERM")
+    print("portforwarder: 1 MiB forwarded both ways intact, stopped on SIGTERM with a client on")
 
 
 def main():
