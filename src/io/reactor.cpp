@@ -148,7 +148,8 @@ bool Reactor::poll_now() {
 }
 
 std::uint32_t Registration::interest() const {
-  return EPOLLIN | EPOLLRDHUP | EPOLLET | (watch_writable_ ? EPOLLOUT : 0);
+  const std::uint32_t writable = watch_writable_ ? EPOLLOUT : 0u;
+  return EPOLLIN | EPOLLRDHUP | EPOLLET | writable;
 }
 
 void Registration::join(Hub& hub, Side side) {
