@@ -97,6 +97,8 @@ class BaseServer {
   void serve_forever();
   // Stops accepting, lets running handlers finish for up to `timeout` (default:
   // options().stop_timeout), then kills the rest. Idempotent. Callable from a handler.
+  // Greenlets a handler spawned itself are not in the server's group: a handler that is
+  // killed must kill those that use its locals (examples/portforwarder.cpp).
   void stop(MaybeDuration timeout);
   void stop() { stop(options_.stop_timeout); }
 
