@@ -118,6 +118,20 @@ class Hub {
   [[noreturn]] void exit_greenlet(detail::GreenletBase& greenlet);
   void idle();
   std::uint64_t next_greenlet_id() { return next_id_++; }
+  // A source of readiness the hub may poll without the loop: the io layer's epoll set of
+  // sockets, which the loop otherwise watches as one fd. While it keeps having events, the hub
+  // takes them directly and runs the loop only every few iterations: one epoll_wait per
+  // iteration instead of two (bench/http.sh, docs/benchmarks.md).
+  class DirectPoller {
+   public:
+    // Dispatches what is ready now, without blocking; whether anything was.
+    virtual bool poll_now() = 0;
+
+   protected:
+    ~DirectPoller() = default;
+  };
+  void set_direct_poller(DirectPoller* poller) { direct_poller_ = poller; }
+  DirectPoller* direct_poller() const { return direct_poller_; }
   // Objects that keep watchers of this hub's loop (see detail/hub_bound.hpp).
   void attach(detail::HubBound& node) { bound_.attach(node); }
   void detach(detail::HubBound& node) { bound_.detach(node); }
@@ -134,6 +148,7 @@ class Hub {
   bool nothing_can_happen();
   void on_loop_exhausted();
   void poll_loop();
+  bool poll_directly();
   void arm_wakeup_timer();
   void switch_into(detail::GreenletBase& greenlet);
   bool start_fiber(detail::GreenletBase& greenlet);
@@ -171,6 +186,8 @@ class Hub {
   std::vector<detail::Waiter*> joiners_;  // join() waits: an exhausted loop wakes it, no LoopExit
   detail::Waiter* drained_ = nullptr;     // woken when the last live greenlet is gone
   detail::HubBoundList bound_;
+  DirectPoller* direct_poller_ = nullptr;
+  int direct_polls_ = 0;  // in a row, without running the loop
   // Last, so that even when ~Hub() returns early its threads are joined while the loop and
   // threadsafe_wakeup_ still exist. A function-pointer deleter: core does not see sync.
   std::unique_ptr<ThreadPool, void (*)(ThreadPool*)> threadpool_{nullptr, nullptr};

@@ -198,8 +198,19 @@ void Hub::run_forever() {
       continue;
     }
     arm_wakeup_timer();
-    poll_loop();
+    if (!poll_directly()) poll_loop();
   }
+}
+
+// The loop still runs at least every kLoopEvery iterations, for its other watchers (signals,
+// children, threadsafe callbacks, raw fd waits) and the idle signal.
+bool Hub::poll_directly() {
+  constexpr int kLoopEvery = 8;
+  if (!direct_poller_ || ++direct_polls_ >= kLoopEvery) {
+    direct_polls_ = 0;
+    return false;
+  }
+  return direct_poller_->poll_now();
 }
 
 // Runs queued greenlets and callbacks, including ones queued meanwhile, for at most about

@@ -18,7 +18,7 @@ namespace gevent::detail {
 // batches mean fewer epoll_wait calls under load (bench/echo.sh: 1000 connections).
 constexpr int kBatch = 1024;
 
-class Reactor final : public HubBound {
+class Reactor final : public HubBound, public Hub::DirectPoller {
  public:
   // This thread's reactor, for `hub` (this thread's hub), created on first use.
   static Reactor& of(Hub& hub);
@@ -39,6 +39,7 @@ class Reactor final : public HubBound {
   void hub_closing() override { delete this; }
   void open();
   void dispatch();
+  bool poll_now() override;
   void rebuild_after_fork();
   static void on_fork_child();
 
@@ -48,6 +49,7 @@ class Reactor final : public HubBound {
   int waiting_ = 0;
   IntrusiveList<Registration, &Registration::in_reactor_> registrations_;
   bool forked_ = false;
+  bool busy_ = false;  // the last epoll_wait found events: the next one likely will too
   epoll_event events_[kBatch];
 };
 
@@ -71,10 +73,12 @@ Reactor& Reactor::of(Hub& hub) {
 Reactor::Reactor(Hub& hub) : hub_(hub) {
   open();
   hub_.attach(*this);
+  hub_.set_direct_poller(this);
   this_thread_reactor = this;
 }
 
 Reactor::~Reactor() {
+  if (hub_.direct_poller() == this) hub_.set_direct_poller(nullptr);
   watcher_.reset();  // before its fd goes
   if (epfd_ >= 0) sys::close(epfd_);
   if (this_thread_reactor == this) this_thread_reactor = nullptr;
@@ -133,6 +137,14 @@ void Reactor::dispatch() {
   const int n = sys::epoll_wait(epfd_, events_, kBatch, 0);
   for (int i = 0; i < n; ++i)
     static_cast<Registration*>(events_[i].data.ptr)->on_events(events_[i].events);
+  busy_ = n > 0;
+}
+
+// Only while busy: an idle set would cost a doomed epoll_wait before the loop's blocking one.
+bool Reactor::poll_now() {
+  if (!busy_ || waiting_ == 0 || forked_) return false;
+  dispatch();
+  return busy_;
 }
 
 std::uint32_t Registration::interest() const {
