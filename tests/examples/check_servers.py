@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from signals import signal_and_wait
+
 DEADLINE = 60
 
 
@@ -41,9 +43,8 @@ class Server:
                 sys.exit(f"{argv[0]} did not start: {line!r}")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            code = self.proc.wait(timeout=10)
+            code = signal_and_wait(self.proc, signal.SIGTERM)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             sys.exit(f"{self.argv[0]} did not stop within 10 s of SIGTERM")

@@ -27,6 +27,8 @@ import tempfile
 import threading
 import time
 
+from signals import signal_and_wait
+
 DEADLINE = 58  # seconds for the whole script
 IO_TIMEOUT = 3.0  # seconds any single socket operation may take
 
@@ -131,9 +133,8 @@ class Server:
         if not self.alive():
             raise Failure(f"server already exited with {self.proc.returncode}")
         started = time.monotonic()
-        self.proc.send_signal(sig)
         try:
-            code = self.proc.wait(timeout=10)
+            code = signal_and_wait(self.proc, sig)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise Failure(f"still running 10 s after {sig.name}")
