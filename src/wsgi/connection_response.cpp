@@ -10,6 +10,7 @@
 
 #include "wsgi/connection.hpp"
 #include "wsgi/http_chars.hpp"
+#include "wsgi/http_internal.hpp"
 #include "wsgi/response_text.hpp"
 
 namespace gevent::pywsgi::detail {
@@ -30,23 +31,10 @@ bool valid_field_value(std::string_view value) {
                      [](char c) { return http::detail::is_plain_value_byte(c) || c == '\t'; });
 }
 
-bool valid_field_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return http::detail::is(c, http::detail::kTchar);
-  });
-}
-
-bool has_token(std::string_view list, std::string_view token) {
-  for (std::size_t start = 0; start <= list.size();) {
-    std::size_t comma = list.find(',', start);
-    if (comma == std::string_view::npos) comma = list.size();
-    std::string_view item = list.substr(start, comma - start);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (http::iequals(item, token)) return true;
-    start = comma + 1;
-  }
-  return false;
+// Whether the list value of a Connection header holds `option` (RFC 9112 9.6).
+bool lists_option(std::string_view list, std::string_view option) {
+  return !http::detail::for_each_list_element(
+      list, [&](std::string_view element) { return !http::iequals(element, option); });
 }
 
 }  // namespace
@@ -109,7 +97,7 @@ void Connection::parse_status(std::string_view status) {
 }
 
 void Connection::add_header(const HeaderLine& header) {
-  if (!valid_field_name(header.name))
+  if (!http::detail::is_token(header.name))
     application_error("bad header name \"" + std::string(header.name) + "\"");
   if (!valid_field_value(header.value))
     application_error("a CR, LF or control byte in the value of header " +
@@ -125,7 +113,7 @@ void Connection::add_header(const HeaderLine& header) {
     declared_length_ = length;
   } else if (http::iequals(header.name, "Connection")) {
     app_connection_ = true;
-    if (has_token(header.value, "close")) close_after_ = true;
+    if (lists_option(header.value, "close")) close_after_ = true;
   } else if (http::iequals(header.name, "Date")) {
     app_date_ = true;
   } else if (http::iequals(header.name, "Server")) {

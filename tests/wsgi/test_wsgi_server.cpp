@@ -434,6 +434,17 @@ TEST_F(WsgiTest, PipelinedRequestsAreAnsweredInOrderAndCloseStopsThem) {
   EXPECT_TRUE(c.closed_by_server());
 }
 
+TEST_F(WsgiTest, AnApplicationsConnectionCloseEndsTheConnection) {
+  serve([](Environ&, StartResponse& start_response) {
+    start_response("200 OK", {{"Connection", "Upgrade-Insecure, close"}});
+    return "bye";
+  });
+  auto c = client();
+  c.send(kGet);
+  EXPECT_EQ(c.read_response().body, "bye");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
 TEST_F(WsgiTest, Http10KeepsAliveOnlyWhenAsked) {
   serve(hello);
   auto asked = client();
