@@ -40,9 +40,8 @@ void set_nodelay(gevent::socket& sock) {
   }
 }
 
-MaybeDuration remaining(std::chrono::steady_clock::time_point deadline) {
-  return std::max(deadline - std::chrono::steady_clock::now(),
-                  std::chrono::steady_clock::duration::zero());
+MaybeDuration remaining(gevent::detail::Clock::time_point deadline) {
+  return std::max(deadline - coarse_now(), gevent::detail::Clock::duration::zero());
 }
 
 }  // namespace
@@ -76,9 +75,10 @@ void Connection::serve() {
 bool Connection::read_head() {
   const auto& options = server_.options;
   const MaybeDuration idle = first_request_ ? options.header_timeout : options.keepalive_timeout;
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::optional<gevent::detail::Clock::time_point> deadline;
+  in_.rewind_if_empty();
   if (!in_.empty() && options.header_timeout)
-    deadline = std::chrono::steady_clock::now() + options.header_timeout.value();
+    deadline = coarse_now() + options.header_timeout.value();
   bool may_be_complete = !in_.empty();
   for (;;) {
     if (may_be_complete) {
@@ -110,7 +110,7 @@ bool Connection::read_head() {
     if (ec) throw ClientGone();
     if (n == 0) return false;  // the client closed between requests (or mid-head)
     if (!deadline && options.header_timeout)
-      deadline = std::chrono::steady_clock::now() + options.header_timeout.value();
+      deadline = coarse_now() + options.header_timeout.value();
     // Parsing starts over from the head's first byte: only a new line can end the head.
     may_be_complete = std::memchr(in_.unused().data() + before, '\n', n) != nullptr;
   }
@@ -152,6 +152,7 @@ void Connection::prepare_request(std::size_t head_size) {
   in_.consume(head_size);
   in_.pin(in_.begin_offset());
   first_request_ = false;
+  head_request_ = request_.method == "HEAD";
   if (server_.options.log) started_ = std::chrono::steady_clock::now();
   decode_path();
   content_length_text_ = {};
@@ -209,7 +210,7 @@ void Connection::fail_request(std::exception_ptr error) {
 void Connection::respond_with_error(int status, std::string_view message) {
   reset_response();
   status_code_ = status;
-  body_sent_ = append_error_response(out_, status, message, server_.options.server_software);
+  body_sent_ = append_error_response(out_, status, message, server_.server_line);
   close_after_ = true;
 }
 
@@ -242,7 +243,7 @@ void Connection::close_gracefully() {
   std::error_code ec;
   sock_.shutdown(SHUT_WR, ec);
   if (ec) return;
-  const auto deadline = std::chrono::steady_clock::now() + kLinger;
+  const auto deadline = coarse_now() + kLinger;
   char scratch[16 * 1024];
   std::size_t total = 0;
   while (total < kLingerBytes) {

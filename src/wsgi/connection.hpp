@@ -4,7 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <forward_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +15,7 @@
 #include "gevent/pywsgi/http_parser.hpp"
 #include "gevent/pywsgi/server.hpp"
 #include "gevent/socket.hpp"
+#include "wsgi/output_buffer.hpp"
 #include "wsgi/read_buffer.hpp"
 #include "wsgi/watchdog.hpp"
 
@@ -26,6 +27,7 @@ struct ServerContext {
   const WSGIServerOptions& options;
   std::string server_name;
   std::string server_port;
+  std::string server_line;  // "Server: <server_software>\r\n"
   bool https;
   std::function<void(std::string_view)> log_error;
 };
@@ -91,6 +93,7 @@ class Connection final : public Write {
   void reset_response();
   void parse_status(std::string_view status);
   void add_header(const HeaderLine& header);
+  void note_server_header(const HeaderLine& header);
   void send_body(Body& body);
   void send_text(std::string_view text);
   void send_chunks(std::vector<std::string>& chunks);
@@ -112,19 +115,19 @@ class Connection final : public Write {
   std::string remote_addr_;
   std::string remote_port_;
   ReadBuffer in_;
-  std::string out_;  // answers not yet sent: pipelined ones go out together
+  OutputBuffer out_;  // answers not yet sent: pipelined ones go out together
   Watchdog watchdog_;
 
   // The current request.
-  http::Header fields_[http::kMaxFields];
   http::Request request_;
   std::string_view request_line_;
+  bool head_request_ = false;  // HEAD: the response carries no body
   std::string path_info_storage_;
   std::string_view path_info_;
   char content_length_buf_[24];
   std::string_view content_length_text_;
-  std::deque<std::string> joined_;  // HTTP_* values of repeated headers, joined
-  std::uint64_t body_left_ = 0;     // UINT64_MAX: chunked and not done
+  std::forward_list<std::string> joined_;  // HTTP_* values of repeated headers, joined
+  std::uint64_t body_left_ = 0;            // UINT64_MAX: chunked and not done
   http::ChunkedDecoder chunked_;
   std::string_view pending_;  // decoded body bytes in in_ not yet given to the application
   bool continue_sent_ = false;
@@ -138,11 +141,14 @@ class Connection final : public Write {
   bool app_server_ = false;
   bool app_connection_ = false;
   int status_code_ = 0;
-  std::string head_;  // status line and the application's headers
+  OutputBuffer head_;  // status line and the application's headers
   std::optional<std::uint64_t> declared_length_;
   Framing framing_ = Framing::none;
   std::uint64_t body_sent_ = 0;
   bool first_request_ = true;
+
+  // Last: the first few are used, and the state above stays in a few cache lines.
+  http::Header fields_[http::kMaxFields];
 };
 
 }  // namespace gevent::pywsgi::detail

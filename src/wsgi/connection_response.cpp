@@ -24,11 +24,12 @@ constexpr std::size_t kFileCopyPiece = 64 * 1024;
   throw std::invalid_argument("gevent::pywsgi: " + what);
 }
 
-// A field value may hold visible characters, spaces and tabs, and obs-text: no CR, LF or NUL,
-// which would let a value end the header (response splitting).
-bool valid_field_value(std::string_view value) {
-  return std::all_of(value.begin(), value.end(),
-                     [](char c) { return http::detail::is_plain_value_byte(c) || c == '\t'; });
+std::uint64_t parse_length(std::string_view text) {
+  std::uint64_t length = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+  if (ec != std::errc() || end != text.data() + text.size())
+    application_error("bad Content-Length \"" + std::string(text) + "\"");
+  return length;
 }
 
 // Whether the list value of a Connection header holds `option` (RFC 9112 9.6).
@@ -76,7 +77,8 @@ Write& Connection::start_response(std::string_view status, Headers headers,
   }
   reset_response();
   parse_status(status);
-  head_ = "HTTP/1.1 ";
+  head_.clear();
+  head_ += "HTTP/1.1 ";
   head_ += status;
   head_ += "\r\n";
   for (const HeaderLine& header : headers) add_header(header);
@@ -90,7 +92,7 @@ void Connection::parse_status(std::string_view status) {
   const bool digits =
       status.size() >= 3 &&
       std::all_of(status.begin(), status.begin() + 3, [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits || (status.size() > 3 && status[3] != ' ') || !valid_field_value(status))
+  if (!digits || (status.size() > 3 && status[3] != ' ') || !http::detail::is_field_value(status))
     application_error("bad status \"" + std::string(status) + "\": expected \"200 OK\"");
   status_code_ = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
   if (status_code_ < 200) application_error("the application may not send a 1xx status");
@@ -99,35 +101,45 @@ void Connection::parse_status(std::string_view status) {
 void Connection::add_header(const HeaderLine& header) {
   if (!http::detail::is_token(header.name))
     application_error("bad header name \"" + std::string(header.name) + "\"");
-  if (!valid_field_value(header.value))
+  if (!http::detail::is_field_value(header.value))
     application_error("a CR, LF or control byte in the value of header " +
                       std::string(header.name));
-  if (http::iequals(header.name, "Transfer-Encoding"))
-    application_error("Transfer-Encoding is the server's to set");
-  if (http::iequals(header.name, "Content-Length")) {
-    std::uint64_t length = 0;
-    const auto [end, ec] =
-        std::from_chars(header.value.data(), header.value.data() + header.value.size(), length);
-    if (ec != std::errc() || end != header.value.data() + header.value.size())
-      application_error("bad Content-Length \"" + std::string(header.value) + "\"");
-    declared_length_ = length;
-  } else if (http::iequals(header.name, "Connection")) {
-    app_connection_ = true;
-    if (lists_option(header.value, "close")) close_after_ = true;
-  } else if (http::iequals(header.name, "Date")) {
-    app_date_ = true;
-  } else if (http::iequals(header.name, "Server")) {
-    app_server_ = true;
-  }
+  note_server_header(header);
   head_ += header.name;
   head_ += ": ";
   head_ += header.value;
   head_ += "\r\n";
 }
 
+// The headers the server reads or would otherwise set itself. On the name's length first:
+// most headers are none of these.
+void Connection::note_server_header(const HeaderLine& header) {
+  const std::string_view name = header.name;
+  switch (name.size()) {
+    case 4:
+      app_date_ |= http::iequals(name, "Date");
+      break;
+    case 6:
+      app_server_ |= http::iequals(name, "Server");
+      break;
+    case 10:
+      if (!http::iequals(name, "Connection")) break;
+      app_connection_ = true;
+      if (lists_option(header.value, "close")) close_after_ = true;
+      break;
+    case 14:
+      if (http::iequals(name, "Content-Length")) declared_length_ = parse_length(header.value);
+      break;
+    case 17:
+      if (http::iequals(name, "Transfer-Encoding"))
+        application_error("Transfer-Encoding is the server's to set");
+      break;
+  }
+}
+
 // No body for HEAD, 204 and 304 (RFC 9110 6.4.1), whatever the application returns.
 bool Connection::body_allowed() const {
-  return request_.method != "HEAD" && status_code_ != 204 && status_code_ != 304;
+  return !head_request_ && status_code_ != 204 && status_code_ != 304;
 }
 
 void Connection::send_body(Body& body) {
@@ -217,7 +229,7 @@ Connection::Framing Connection::streaming_framing() {
 // (unless the application gave a Content-Length), Connection, Date and Server.
 void Connection::begin_body(Framing framing, std::optional<std::uint64_t> length) {
   framing_ = framing;
-  out_ += head_;
+  out_ += head_.view();
   const bool no_body_status = status_code_ == 204 || status_code_ == 304;
   if (framing == Framing::length && !declared_length_ && !no_body_status) {
     out_ += "Content-Length: ";
@@ -237,9 +249,7 @@ void Connection::begin_body(Framing framing, std::optional<std::uint64_t> length
   }
   if (!app_date_) out_ += date_line();
   if (!app_server_) {
-    out_ += "Server: ";
-    out_ += server_.options.server_software;
-    out_ += "\r\n";
+    out_ += server_.server_line;
   }
   out_ += "\r\n";
   headers_sent_ = true;
@@ -290,7 +300,7 @@ void Connection::operator()(std::string_view data) {
 
 void Connection::flush() {
   if (out_.empty()) return;
-  send_now(out_);
+  send_now(out_.view());
   out_.clear();
 }
 

@@ -74,7 +74,7 @@ std::optional<std::string_view> Connection::cgi_header(std::string_view cgi_name
       first = &header;
       continue;
     }
-    if (!joined) joined = &joined_.emplace_back(first->value);
+    if (!joined) joined = &joined_.emplace_front(first->value);
     *joined += ',';
     *joined += header.value;
   }

@@ -148,4 +148,15 @@ inline const char* find_value_stop(const char* p, const char* end) noexcept {
 }
 #endif
 
+// A field value may hold visible characters, spaces and tabs, and obs-text: no CR, LF or NUL,
+// which would let a value end the header (response splitting).
+inline bool is_field_value(std::string_view value) noexcept {
+  const char* const end = value.data() + value.size();
+  for (const char* p = value.data();; ++p) {
+    p = find_value_stop(p, end);
+    if (p == end) return true;
+    if (*p != '\t') return false;
+  }
+}
+
 }  // namespace gevent::pywsgi::http::detail

@@ -39,6 +39,12 @@ class ReadBuffer {
     end_ = pin_ + size;
   }
 
+  // Between requests only (no view into the buffer is alive): when every byte is used, the
+  // next ones go to the start again, a cache line still warm, not the next one along.
+  void rewind_if_empty() {
+    if (begin_ == end_) begin_ = end_ = pin_ = 0;
+  }
+
   // Between requests only (no view into the buffer is alive): a buffer of `capacity` bytes
   // holding the unused bytes at its start.
   void reallocate(std::size_t capacity) {

@@ -53,33 +53,32 @@ std::string_view date_line() {
   return {line, size};
 }
 
-void append_decimal(std::string& out, std::uint64_t n) {
+void append_decimal(OutputBuffer& out, std::uint64_t n) {
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, end);
+  out += std::string_view(digits, static_cast<std::size_t>(end - digits));
 }
 
-void append_hex(std::string& out, std::uint64_t n) {
+void append_hex(OutputBuffer& out, std::uint64_t n) {
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof digits, n, 16).ptr;
-  out.append(digits, end);
+  out += std::string_view(digits, static_cast<std::size_t>(end - digits));
 }
 
-std::size_t append_error_response(std::string& out, int status, std::string_view message,
-                                  std::string_view server_software) {
+std::size_t append_error_response(OutputBuffer& out, int status, std::string_view message,
+                                  std::string_view server_line) {
   out += "HTTP/1.1 ";
   append_decimal(out, static_cast<std::uint64_t>(status));
-  out += ' ';
+  out += " ";
   out += reason_phrase(status);
   out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
   append_decimal(out, message.size() + 1);
   out += "\r\nConnection: close\r\n";
   out += date_line();
-  out += "Server: ";
-  out += server_software;
-  out += "\r\n\r\n";
+  out += server_line;
+  out += "\r\n";
   out += message;
-  out += '\n';
+  out += "\n";
   return message.size() + 1;
 }
 

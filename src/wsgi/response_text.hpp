@@ -2,8 +2,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <string_view>
+
+#include "wsgi/output_buffer.hpp"
 
 namespace gevent::pywsgi::detail {
 
@@ -13,12 +14,13 @@ std::string_view reason_phrase(int status);
 // "Date: Tue, 24 Nov 2026 06:40:12 GMT\r\n", formatted once a second per thread.
 std::string_view date_line();
 
-void append_decimal(std::string& out, std::uint64_t n);
-void append_hex(std::string& out, std::uint64_t n);
+void append_decimal(OutputBuffer& out, std::uint64_t n);
+void append_hex(OutputBuffer& out, std::uint64_t n);
 
 // A whole response from the server itself, which closes the connection: `status` with
-// `message` as its text/plain body. Returns the body's size.
-std::size_t append_error_response(std::string& out, int status, std::string_view message,
-                                  std::string_view server_software);
+// `message` as its text/plain body; `server_line` is "Server: ...\r\n". Returns the body's
+// size.
+std::size_t append_error_response(OutputBuffer& out, int status, std::string_view message,
+                                  std::string_view server_line);
 
 }  // namespace gevent::pywsgi::detail

@@ -16,15 +16,13 @@ using gevent::detail::Clock;
 // again this soon: its next wait must not go unbounded.
 constexpr auto kRecheck = std::chrono::milliseconds(10);
 
-// The monotonic clock at its tick's resolution (a few ms): no TSC read, cheap enough to call
-// at every operation. The same clock as steady_clock, coarser.
-Clock::time_point coarse_now() {
+}  // namespace
+
+gevent::detail::Clock::time_point coarse_now() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
 }
-
-}  // namespace
 
 Watchdog::Watchdog(gevent::detail::SocketState& socket) : hub_(Hub::current()), socket_(socket) {
   fire = &Watchdog::on_fire;

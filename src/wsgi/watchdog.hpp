@@ -20,6 +20,10 @@ struct SocketState;
 
 namespace gevent::pywsgi::detail {
 
+// The monotonic clock at its tick's resolution (a few ms): no TSC read, cheap enough to call
+// at every operation. The same clock as steady_clock, coarser.
+gevent::detail::Clock::time_point coarse_now();
+
 class Watchdog final : private gevent::detail::TimerNode {
  public:
   explicit Watchdog(gevent::detail::SocketState& socket);

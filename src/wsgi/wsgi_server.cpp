@@ -2,6 +2,7 @@
 
 #include "gevent/pywsgi/server.hpp"
 #include "wsgi/connection.hpp"
+#include "wsgi/http_chars.hpp"
 
 namespace gevent::pywsgi {
 
@@ -15,6 +16,8 @@ WSGIServer::WSGIServer(server::Listener listener, Application application, serve
       application_(std::move(application)),
       wsgi_options_(std::move(options)) {
   if (!application_) throw std::invalid_argument("gevent::pywsgi: WSGIServer needs an application");
+  if (!http::detail::is_field_value(wsgi_options_.server_software))
+    throw std::invalid_argument("gevent::pywsgi: server_software holds a CR, LF or control byte");
 }
 
 WSGIServer::~WSGIServer() { stop_while_destroyed(); }
@@ -25,7 +28,7 @@ void WSGIServer::handle(gevent::socket& connection, const address& peer) {
     context_ = std::make_unique<detail::ServerContext>(detail::ServerContext{
         application_, wsgi_options_, local.family() == AF_UNIX ? "" : local.host(),
         local.family() == AF_UNIX ? "" : std::to_string(local.port()),
-        wsgi_options_.ssl_context.has_value(),
+        "Server: " + wsgi_options_.server_software + "\r\n", wsgi_options_.ssl_context.has_value(),
         [this](std::string_view message) { log_error(message); }});
   }
   detail::Connection(connection, peer, *context_).serve();

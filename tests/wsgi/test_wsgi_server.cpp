@@ -551,4 +551,14 @@ TEST(WsgiServerTest, RejectsAnEmptyApplication) {
   EXPECT_THROW(WSGIServer("127.0.0.1:0", nullptr), std::invalid_argument);
 }
 
+TEST(WsgiServerTest, RejectsAServerSoftwareThatWouldSplitTheHead) {
+  gevent::pywsgi::WSGIServerOptions options;
+  options.server_software = "gevent-cpp\r\nSet-Cookie: a=b";
+  auto app = [](Environ&, StartResponse& start_response) -> Body {
+    start_response("200 OK", {});
+    return {};
+  };
+  EXPECT_THROW(WSGIServer("127.0.0.1:0", app, {}, options), std::invalid_argument);
+}
+
 }  // namespace
