@@ -97,9 +97,9 @@ struct GreenletExtras {
 
 GreenletBase::GreenletBase(Hub& hub, Kind kind, std::size_t stack_size)
     : hub_(&hub),
-      id_(kind == Kind::spawned ? hub.next_greenlet_id() : 0),
+      kind_(kind),
       stack_size_(static_cast<std::uint32_t>(stack_size ? stack_size : config().stack_size)),
-      kind_(kind) {
+      id_(kind == Kind::spawned ? hub.next_greenlet_id() : 0) {
   if (stack_size > UINT32_MAX) throw std::length_error("gevent: stack size over 4 GiB");
 }
 

@@ -42,15 +42,17 @@ class TlsLayer {
                            std::error_code& ec) = 0;
 };
 
-struct SocketState {
+// Aligned, and what every recv and send reads first, so that an operation touches three cache
+// lines of it, not four or five (it matters with a thousand connections in turn).
+struct alignas(64) SocketState {
   int fd = -1;
   int family = AF_UNSPEC;
   int type = 0;
+  std::unique_ptr<TlsLayer> tls;
   MaybeDuration timeout;
-  Registration io;  // in the hub's reactor once the socket first waits
   SideWatch read_watch{io, Registration::kRead};
   SideWatch write_watch{io, Registration::kWrite};
-  std::unique_ptr<TlsLayer> tls;
+  Registration io;  // in the hub's reactor once the socket first waits
 
   void adopt(int new_fd) {
     fd = new_fd;

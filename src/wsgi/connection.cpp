@@ -48,12 +48,12 @@ MaybeDuration remaining(gevent::detail::Clock::time_point deadline) {
 
 Connection::Connection(gevent::socket& sock, const address& peer, const ServerContext& server)
     : sock_(sock),
-      peer_(peer),
       server_(server),
-      remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
-      remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())),
       in_(kInitialBuffer),
-      watchdog_(sock.state()) {}
+      watchdog_(sock.state()),
+      peer_(peer),
+      remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
+      remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())) {}
 
 void Connection::serve() {
   set_nodelay(sock_);
@@ -165,7 +165,7 @@ void Connection::prepare_request(std::size_t head_size) {
   }
   joined_.clear();
   body_left_ = request_.chunked ? kUnknownLength : request_.content_length.value_or(0);
-  chunked_ = http::ChunkedDecoder{};
+  if (request_.chunked) chunked_ = http::ChunkedDecoder{};
   pending_ = {};
   continue_sent_ = false;
   reset_response();

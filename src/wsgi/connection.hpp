@@ -109,29 +109,26 @@ class Connection final : public Write {
   bool body_allowed() const;
   void log_access();
 
+  // Served 1000 connections at a time, a request finds little of its connection in the
+  // cache: what every request touches is kept together here, the rest after it.
   gevent::socket& sock_;
-  const address& peer_;
   const ServerContext& server_;
-  std::string remote_addr_;
-  std::string remote_port_;
   ReadBuffer in_;
-  OutputBuffer out_;  // answers not yet sent: pipelined ones go out together
+  OutputBuffer out_;   // answers not yet sent: pipelined ones go out together
+  OutputBuffer head_;  // status line and the application's headers
   Watchdog watchdog_;
+  bool first_request_ = true;
 
   // The current request.
+  bool head_request_ = false;  // HEAD: the response carries no body
+  bool continue_sent_ = false;
   http::Request request_;
   std::string_view request_line_;
-  bool head_request_ = false;  // HEAD: the response carries no body
-  std::string path_info_storage_;
   std::string_view path_info_;
-  char content_length_buf_[24];
   std::string_view content_length_text_;
+  std::string_view pending_;     // decoded body bytes in in_ not yet given to the application
+  std::uint64_t body_left_ = 0;  // UINT64_MAX: chunked and not done
   std::forward_list<std::string> joined_;  // HTTP_* values of repeated headers, joined
-  std::uint64_t body_left_ = 0;            // UINT64_MAX: chunked and not done
-  http::ChunkedDecoder chunked_;
-  std::string_view pending_;  // decoded body bytes in in_ not yet given to the application
-  bool continue_sent_ = false;
-  std::chrono::steady_clock::time_point started_;
 
   // The current response.
   bool started_response_ = false;
@@ -140,15 +137,20 @@ class Connection final : public Write {
   bool app_date_ = false;  // the application set Date, Server or Connection itself
   bool app_server_ = false;
   bool app_connection_ = false;
-  int status_code_ = 0;
-  OutputBuffer head_;  // status line and the application's headers
-  std::optional<std::uint64_t> declared_length_;
   Framing framing_ = Framing::none;
+  int status_code_ = 0;
+  std::optional<std::uint64_t> declared_length_;
   std::uint64_t body_sent_ = 0;
-  bool first_request_ = true;
 
-  // Last: the first few are used, and the state above stays in a few cache lines.
-  http::Header fields_[http::kMaxFields];
+  // Used by some requests only.
+  const address& peer_;
+  std::string remote_addr_;
+  std::string remote_port_;
+  std::string path_info_storage_;
+  char content_length_buf_[24];
+  http::ChunkedDecoder chunked_;
+  std::chrono::steady_clock::time_point started_;
+  http::Header fields_[http::kMaxFields];  // only the first few are used
 };
 
 }  // namespace gevent::pywsgi::detail

@@ -23,7 +23,7 @@ namespace gevent::detail {
 
 struct GreenletExtras;
 
-class GreenletBase : public Linkable, public ReadyNode, public Fiber {
+class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber {
  public:
   enum class State : std::uint8_t {
     unstarted,  // created, start() not called
@@ -91,10 +91,6 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   [[noreturn]] void run_body() noexcept;
   void check_thread(const char* what) const;
 
-  // Live-list hooks: the hub keeps started, not yet dead greenlets on a list.
-  GreenletBase* live_prev = nullptr;
-  GreenletBase* live_next = nullptr;
-
  protected:
   // Runs the user's function and stores its result. Not called for main or the hub.
   virtual void run() = 0;
@@ -109,19 +105,26 @@ class GreenletBase : public Linkable, public ReadyNode, public Fiber {
   void cancel_start_timer();
   GreenletExtras& extras();
 
+  // What a switch to the greenlet reads comes first, with the bases: a server's thousand
+  // greenlets each take a cache line or two per request, not three or four.
   Hub* hub_;
   std::exception_ptr pending_;
-  std::exception_ptr outcome_;              // the exception it ended with, if any
-  std::unique_ptr<GreenletExtras> extras_;  // rarely used: custom name, callbacks, start timer
-  std::uint64_t id_;
-  std::uint32_t refs_ = 0;
-  std::uint32_t stack_size_;
   State state_ = State::unstarted;
   Kind kind_;
   bool queued_ = false;
   bool queue_holds_ref_ = false;
   bool started_ = false;
   bool exited_ = false;  // outcome_ is a GreenletExit: a normal end
+  std::uint32_t refs_ = 0;
+  std::uint32_t stack_size_;
+  std::exception_ptr outcome_;              // the exception it ended with, if any
+  std::unique_ptr<GreenletExtras> extras_;  // rarely used: custom name, callbacks, start timer
+  std::uint64_t id_;
+
+ public:
+  // Live-list hooks: the hub keeps started, not yet dead greenlets on a list.
+  GreenletBase* live_prev = nullptr;
+  GreenletBase* live_next = nullptr;
 };
 
 }  // namespace gevent::detail
