@@ -12,7 +12,7 @@
 # this is the fairer figure), of the server's and wrk's CPU use, the errors wrk saw, and the
 # ratios gevent-cpp / nginx and gevent-cpp / pywsgi.
 #
-# Environment: ROUNDS (5), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx pywsgi"),
+# Environment: ROUNDS (7), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx pywsgi"),
 # WORKLOADS ("keepalive100 keepalive1000 pipeline16"), GEVENT_BIN (build/bin/wsgi_hello),
 # SERVER_CPU (1), LOAD_CPU (0). Missing wrk, nginx or python3-gevent is installed with
 # apt-get when run as root.
@@ -21,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$root/bench/http
 gevent_bin=${GEVENT_BIN:-$root/build/bin/wsgi_hello}
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-7}
 seconds=${SECONDS_PER_ROUND:-3}
 server_cpu=${SERVER_CPU:-1}
 load_cpu=${LOAD_CPU:-0}
