@@ -210,7 +210,7 @@ void Connection::fail_request(std::exception_ptr error) {
 void Connection::respond_with_error(int status, std::string_view message) {
   reset_response();
   status_code_ = status;
-  body_sent_ = append_error_response(out_, status, message, server_.server_line);
+  body_sent_ = append_error_response(out_, status, message, server_.server_line, !head_request_);
   close_after_ = true;
 }
 
@@ -230,6 +230,7 @@ void Connection::finish_request() {
 // A head that breaks a rule: its status, and the connection ends (framing is lost).
 void Connection::refuse(int status, std::string_view reason) {
   request_line_ = {};
+  head_request_ = false;  // the head was not understood: its method is not known
   if (server_.options.log) started_ = std::chrono::steady_clock::now();
   respond_with_error(status, reason);
   log_access();

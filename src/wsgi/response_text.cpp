@@ -66,7 +66,7 @@ void append_hex(OutputBuffer& out, std::uint64_t n) {
 }
 
 std::size_t append_error_response(OutputBuffer& out, int status, std::string_view message,
-                                  std::string_view server_line) {
+                                  std::string_view server_line, bool with_body) {
   out += "HTTP/1.1 ";
   append_decimal(out, static_cast<std::uint64_t>(status));
   out += " ";
@@ -77,6 +77,7 @@ std::size_t append_error_response(OutputBuffer& out, int status, std::string_vie
   out += date_line();
   out += server_line;
   out += "\r\n";
+  if (!with_body) return 0;
   out += message;
   out += "\n";
   return message.size() + 1;

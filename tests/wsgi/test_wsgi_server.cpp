@@ -254,6 +254,16 @@ TEST_F(WsgiTest, HeadAnd204And304CarryNoBody) {
   EXPECT_EQ(r.body, "some body");
 }
 
+TEST_F(WsgiTest, AnErrorAnswerToHeadHasNoBody) {
+  serve([](Environ&, StartResponse&) -> Body { throw std::runtime_error("boom"); });
+  auto c = client();
+  c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+  HttpResponse r = c.read_response(/*head=*/true);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.header("Content-Length"), "22");  // what GET would get: "Internal Server Error\n"
+  EXPECT_EQ(c.read_to_close(), "");
+}
+
 TEST_F(WsgiTest, FileBodyIsSent) {
   char path[] = "/tmp/gevent-wsgi-file-XXXXXX";
   const int fd = ::mkstemp(path);
