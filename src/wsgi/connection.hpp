@@ -72,6 +72,7 @@ class Connection final : public Write {
   bool make_room_for_head();
   void prepare_request(std::size_t head_size);
   void serve_request();
+  bool over_body_limit(std::uint64_t size) const;
   void fail_request(std::exception_ptr error);
   void finish_request();
   void refuse(int status, std::string_view reason);
@@ -99,6 +100,7 @@ class Connection final : public Write {
   void send_chunks(std::vector<std::string>& chunks);
   void send_generator(Body::Generator& next);
   void send_file(Body::File& file);
+  std::size_t sendfile_in_pieces(const Body::File& file, std::error_code& ec);
   Framing streaming_framing();
   void begin_body(Framing framing, std::optional<std::uint64_t> length);
   void write_body_bytes(std::string_view data);

@@ -62,6 +62,10 @@ void Connection::decode_next_chunk() {
   in_.consume(step.consumed);
   switch (step.status) {
     case http::ChunkedStatus::data:
+      if (over_body_limit(chunked_.body_size())) {
+        close_after_ = true;
+        throw InputError(413, "request body too large");
+      }
       pending_ = step.data;
       return;
     case http::ChunkedStatus::trailer:  // read and dropped, as gevent does

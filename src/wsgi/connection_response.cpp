@@ -19,6 +19,7 @@ namespace {
 // Body bytes at least this large are sent as they are rather than copied behind the head.
 constexpr std::size_t kCopyLimit = 16 * 1024;
 constexpr std::size_t kFileCopyPiece = 64 * 1024;
+constexpr std::size_t kSendfilePiece = 256 * 1024;
 
 [[noreturn]] void application_error(const std::string& what) {
   throw std::invalid_argument("gevent::pywsgi: " + what);
@@ -210,11 +211,25 @@ void Connection::send_file(Body::File& file) {
   }
   flush();
   std::error_code ec;
-  Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
-  const std::size_t sent = sock_.sendfile(file.fd, file.offset, file.count, ec);
+  const std::size_t sent = sendfile_in_pieces(file, ec);
   body_sent_ += sent;
   if (ec) throw ClientGone();
   if (sent < file.count) application_error("the file body ended before its announced size");
+}
+
+// Each piece has its own time limit: io_timeout bounds the wait for progress, not the whole
+// transfer of a large file to a slow client.
+std::size_t Connection::sendfile_in_pieces(const Body::File& file, std::error_code& ec) {
+  std::size_t sent = 0;
+  while (sent < file.count) {
+    const std::size_t piece = std::min(kSendfilePiece, file.count - sent);
+    Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
+    const std::size_t n =
+        sock_.sendfile(file.fd, file.offset + static_cast<off_t>(sent), piece, ec);
+    sent += n;
+    if (ec || n < piece) break;
+  }
+  return sent;
 }
 
 // A body of unknown length: chunked on HTTP/1.1, else ended by closing the connection.
@@ -304,11 +319,16 @@ void Connection::flush() {
   out_.clear();
 }
 
+// Each send that has to wait gets the whole io_timeout: it bounds the wait for progress (as
+// nginx's send_timeout does), not the transfer of a large body to a slow client.
 void Connection::send_now(std::string_view data) {
   std::error_code ec;
-  Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
-  sock_.sendall(data, ec);
-  if (ec) throw ClientGone();
+  while (!data.empty()) {
+    Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
+    const std::size_t n = sock_.send(data, 0, ec);
+    if (ec || n == 0) throw ClientGone();
+    data.remove_prefix(n);
+  }
 }
 
 // gevent's format: client - - [local time] "request line" status length seconds

@@ -284,6 +284,76 @@ TEST_F(WsgiTest, FileBodyIsSent) {
   ::unlink(path);
 }
 
+// Reads a whole response slowly: at most 1 MiB, then a pause, until the server closes.
+std::string read_slowly_to_close(gevent::socket& sock, std::chrono::milliseconds pause) {
+  std::string received;
+  std::vector<char> chunk(1 << 20);
+  while (const std::size_t n = sock.recv(chunk)) {
+    received.append(chunk.data(), n);
+    gevent::sleep(pause);
+  }
+  return received;
+}
+
+// io_timeout bounds each wait for progress, not the whole response: a slow reader gets all of
+// a body that takes several times io_timeout to send (string and file bodies alike).
+TEST_F(WsgiTest, ASlowReaderGetsALargeBodyThatTakesLongerThanIoTimeout) {
+  constexpr std::size_t kSize = 32 << 20;  // several times what loopback's buffers hold
+  char path[] = "/tmp/gevent-wsgi-big-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string content(kSize, 'z');
+  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::close(fd);
+  options_.io_timeout = 300ms;
+  serve([&](Environ& env, StartResponse& start_response) -> Body {
+    start_response("200 OK", {});
+    if (env.query_string() == "file") return Body::file(path);
+    return content;
+  });
+  for (const char* target : {"/", "/?file"}) {
+    SCOPED_TRACE(target);
+    auto c = client();
+    c.send("GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    const auto started = std::chrono::steady_clock::now();
+    const std::string response = read_slowly_to_close(c.socket(), 30ms);
+    EXPECT_GT(std::chrono::steady_clock::now() - started, 2 * options_.io_timeout.value());
+    const auto head_end = response.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    EXPECT_EQ(response.size() - head_end - 4, kSize);
+  }
+  ::unlink(path);
+}
+
+TEST_F(WsgiTest, ABodyOverMaxBodySizeIsRefusedWith413) {
+  options_.max_body_size = 10;
+  int calls = 0;
+  serve([&](Environ& env, StartResponse& start_response) {
+    ++calls;
+    std::string body = env.input().read();
+    start_response("200 OK", {});
+    return body;
+  });
+  auto at_limit = client();
+  at_limit.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+  EXPECT_EQ(at_limit.read_response().body, "0123456789");
+
+  auto over = client();  // refused before the application runs, and before any 100 Continue
+  over.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(over.read_response().status, 413);
+  EXPECT_TRUE(over.closed_by_server());
+  EXPECT_EQ(calls, 1);
+
+  auto chunked = client();  // only known while the application reads it
+  chunked.send(
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.read_response().status, 413);
+  EXPECT_TRUE(chunked.closed_by_server());
+  EXPECT_EQ(calls, 2);
+  EXPECT_NE(access_log_.str().find("\"POST / HTTP/1.1\" 413"), std::string::npos);
+}
+
 TEST_F(WsgiTest, ResponseSplittingAndBadStatusAreApplicationErrors) {
   serve([](Environ& env, StartResponse& start_response) {
     const std::string_view q = env.query_string();

@@ -12,8 +12,10 @@
 // Either way the error is logged and the server goes on.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,11 +41,17 @@ struct WSGIServerOptions : server::ServerOptions {
   // How long a client has to send a whole request head, from its first byte (from the
   // connection's start for the first request): the bound on slowloris. Then a 408, closed.
   MaybeDuration header_timeout = std::chrono::seconds(30);
-  // The longest wait for one read of a request body or one write of the response.
+  // The longest wait for one read of a request body, or for a write of the response to make
+  // progress (nginx's send_timeout; a file body goes out in pieces of 256 KiB, each bounded).
   MaybeDuration io_timeout = std::chrono::seconds(60);
   // An unread request body up to this size is read and dropped after the response, to keep
   // the connection; a larger one closes it.
   std::size_t max_discard = 1 << 20;
+  // The largest request body accepted (nginx's client_max_body_size); none by default, as in
+  // gevent: the body is streamed to the application, never buffered whole. A larger
+  // Content-Length is answered 413 without running the application (and without the 100
+  // Continue); a chunked body that grows past it makes wsgi.input throw InputError(413).
+  std::optional<std::uint64_t> max_body_size;
   http::Limits limits;
   // Keys every request's environ starts with (gevent's `environ` argument).
   std::vector<std::pair<std::string, std::string>> environ;
