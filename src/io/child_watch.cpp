@@ -16,6 +16,10 @@ namespace {
 
 constexpr Duration kFirstPollInterval = std::chrono::milliseconds(1);
 constexpr Duration kLongestPollInterval = std::chrono::milliseconds(50);
+// Beside a child watcher, in case its SIGCHLD never arrives: a handler installed by other
+// code may take it, and under TSan a signal that TSan's own thread takes is never delivered
+// (docs/pitfalls.md). The wait then ends within this, instead of never.
+constexpr Duration kBackupPollInterval = std::chrono::seconds(1);
 // libev's default loop, on another thread, may have reaped the child an instant before it
 // records the status: a child found gone is looked for this long before it counts as lost.
 constexpr Duration kGoneGrace = std::chrono::milliseconds(250);
@@ -77,7 +81,7 @@ std::optional<int> ChildWatch::wait(MaybeDuration timeout) {
     }
   } leave{*this};
   if (first == Check::lost)
-    arm_polling();  // it may yet be recorded; a child watcher would never fire
+    arm_polling(kFirstPollInterval);  // it may yet be recorded; a child watcher would never fire
   else
     arm();
   wait_flag(done_, timeout);
@@ -97,25 +101,23 @@ void ChildWatch::bind_to_current_hub() {
 }
 
 void ChildWatch::arm() {
-  if (child_watcher_ || poll_timer_) {
-    if (child_watcher_) child_watcher_->start();
-    if (poll_timer_ && !poll_timer_->active()) arm_polling();
-    return;
+  const bool first_time = !child_watcher_ && !poll_timer_;
+  if (first_time) {
+    try {
+      child_watcher_ = hub_->loop().child(pid_, [this] { finish(child_watcher_->rstatus()); });
+    } catch (const std::logic_error&) {  // no child watchers here, or another loop has SIGCHLD
+    }
   }
-  try {
-    child_watcher_ = hub_->loop().child(pid_, [this] { finish(child_watcher_->rstatus()); });
-  } catch (const std::logic_error&) {  // no child watchers here, or another loop has SIGCHLD
-    arm_polling();
-    return;
-  }
-  child_watcher_->start();
+  if (child_watcher_) child_watcher_->start();
+  if (!poll_timer_ || !poll_timer_->active())
+    arm_polling(child_watcher_ ? kBackupPollInterval : kFirstPollInterval);
 }
 
-void ChildWatch::arm_polling() {
+void ChildWatch::arm_polling(Duration first_interval) {
   if (!poll_timer_)
     poll_timer_ =
         hub_->loop().timer(Duration::zero(), Duration::zero(), [this] { on_poll_timer(); });
-  poll_interval_ = kFirstPollInterval;
+  poll_interval_ = first_interval;
   poll_timer_->set(poll_interval_, Duration::zero());
   poll_timer_->start();
 }
@@ -140,7 +142,8 @@ void ChildWatch::on_poll_timer() {
   } else {
     gone_since_.reset();
   }
-  poll_interval_ = std::min(poll_interval_ * 2, kLongestPollInterval);
+  if (poll_interval_ < kLongestPollInterval)
+    poll_interval_ = std::min(poll_interval_ * 2, kLongestPollInterval);
   poll_timer_->set(poll_interval_, Duration::zero());
   poll_timer_->start();
 }

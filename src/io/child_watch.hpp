@@ -22,7 +22,8 @@ namespace gevent::detail {
 // child with the loop's child watcher if the loop has one for it (libev's default loop, or a
 // libuv loop when no other loop holds SIGCHLD), else it polls waitpid(WNOHANG) on a loop
 // timer, every 1 ms at first and up to every 50 ms, so that children can be waited for
-// from any thread's hub. A child reaped elsewhere (libev's default loop reaps every child)
+// from any thread's hub; beside a child watcher it polls every second, in case SIGCHLD never
+// comes. A child reaped elsewhere (libev's default loop reaps every child)
 // is found through loop::take_reaped_status. One whose status is nowhere to be found is
 // reported as std::system_error(ECHILD).
 class ChildWatch final : public HubBound {
@@ -43,7 +44,7 @@ class ChildWatch final : public HubBound {
   Check check_now();
   void bind_to_current_hub();
   void arm();
-  void arm_polling();
+  void arm_polling(Duration first_interval);
   void disarm();
   void on_poll_timer();
   void finish(int status);

@@ -275,6 +275,30 @@ TEST_F(SubprocessTest, SignalsAndANewSession) {
   EXPECT_EQ(p.wait(5s), -SIGTERM);
 }
 
+// SIGCHLD can fail to reach the loop (a handler other code installed takes it; under TSan a
+// signal can be lost): the wait still ends, through the slow waitpid poll beside the child
+// watcher. Here a handler of the test's own takes it while the child runs.
+TEST_F(SubprocessTest, AWaitEndsEvenWhenTheLoopNeverSeesSigchld) {
+  struct sigaction ignore_it {
+  }, loops_handler{};
+  ignore_it.sa_handler = [](int) {};
+  ignore_it.sa_flags = SA_RESTART;
+  sp::Popen p({"sleep", "0.2"});
+  // Once the wait has armed its watcher (libuv installs its handler then), before the exit.
+  auto take_sigchld = gevent::spawn([&] {
+    gevent::sleep(50ms);
+    ::sigaction(SIGCHLD, &ignore_it, &loops_handler);
+  });
+  std::optional<int> code;
+  try {
+    code = p.wait(5s);
+  } catch (...) {
+  }
+  take_sigchld.join();
+  ::sigaction(SIGCHLD, &loops_handler, nullptr);
+  EXPECT_EQ(code, 0);
+}
+
 // From a hub on another thread, children are waited for by polling (libev watches children
 // only in its default loop; with libuv, SIGCHLD may belong to the main thread's loop) while
 // the main thread's hub also runs, spawns and waits: with libev it reaps every child.
