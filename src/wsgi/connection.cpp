@@ -165,7 +165,10 @@ void Connection::prepare_request(std::size_t head_size) {
   }
   joined_.clear();
   body_left_ = request_.chunked ? kUnknownLength : request_.content_length.value_or(0);
-  if (request_.chunked) chunked_ = http::ChunkedDecoder{};
+  if (request_.chunked) {
+    chunked_ = http::ChunkedDecoder{};
+    chunked_too_large_ = false;
+  }
   pending_ = {};
   continue_sent_ = false;
   reset_response();

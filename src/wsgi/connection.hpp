@@ -151,6 +151,7 @@ class Connection final : public Write {
   std::string path_info_storage_;
   char content_length_buf_[24];
   http::ChunkedDecoder chunked_;
+  bool chunked_too_large_ = false;  // the chunked body went past max_body_size
   std::chrono::steady_clock::time_point started_;
   http::Header fields_[http::kMaxFields];  // only the first few are used
 };

@@ -57,13 +57,15 @@ std::size_t Connection::read_body(std::span<char> buf) {
 
 // One step of the chunked decoder over the buffered bytes: data becomes pending_, the end sets
 // body_left_ to 0, and a partial chunk line receives more bytes.
+// Past max_body_size, every later read throws too: the rest of the body is never read.
 void Connection::decode_next_chunk() {
+  if (chunked_too_large_) throw InputError(413, "request body too large");
   const http::ChunkedStep step = chunked_.decode(in_.unused());
   in_.consume(step.consumed);
   switch (step.status) {
     case http::ChunkedStatus::data:
       if (over_body_limit(chunked_.body_size())) {
-        close_after_ = true;
+        close_after_ = chunked_too_large_ = true;
         throw InputError(413, "request body too large");
       }
       pending_ = step.data;

@@ -283,7 +283,7 @@ TEST_F(SubprocessTest, AWaitEndsEvenWhenTheLoopNeverSeesSigchld) {
   }, loops_handler{};
   ignore_it.sa_handler = [](int) {};
   ignore_it.sa_flags = SA_RESTART;
-  sp::Popen p({"sleep", "0.2"});
+  sp::Popen p({"sleep", "0.5"});
   // Once the wait has armed its watcher (libuv installs its handler then), before the exit.
   auto take_sigchld = gevent::spawn([&] {
     gevent::sleep(50ms);
