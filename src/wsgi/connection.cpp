@@ -165,21 +165,13 @@ void Connection::prepare_request(std::size_t head_size) {
   }
   joined_.clear();
   body_left_ = request_.chunked ? kUnknownLength : request_.content_length.value_or(0);
-  if (request_.chunked) {
-    chunked_ = http::ChunkedDecoder{};
-    chunked_too_large_ = false;
-  }
+  if (request_.chunked) chunked_ = http::ChunkedDecoder{};
   pending_ = {};
   continue_sent_ = false;
   reset_response();
 }
 
 void Connection::serve_request() {
-  if (request_.content_length && over_body_limit(*request_.content_length)) {
-    respond_with_error(413, "request body too large");
-    finish_request();
-    return;
-  }
   try {
     run_application();
   } catch (const ClientGone&) {
@@ -188,11 +180,6 @@ void Connection::serve_request() {
     fail_request(std::current_exception());
   }
   finish_request();
-}
-
-bool Connection::over_body_limit(std::uint64_t size) const {
-  const std::optional<std::uint64_t>& limit = server_.options.max_body_size;
-  return limit && size > *limit;
 }
 
 // The application raised: a 500 (or the InputError's status) if nothing was sent yet, else

@@ -72,7 +72,6 @@ class Connection final : public Write {
   bool make_room_for_head();
   void prepare_request(std::size_t head_size);
   void serve_request();
-  bool over_body_limit(std::uint64_t size) const;
   void fail_request(std::exception_ptr error);
   void finish_request();
   void refuse(int status, std::string_view reason);
@@ -83,6 +82,7 @@ class Connection final : public Write {
   void decode_path();
 
   // connection_body.cpp: the request body.
+  void enforce_body_limit(std::uint64_t size);
   void decode_next_chunk();
   void receive_body_bytes();
   [[noreturn]] void throw_body_read_failed(std::error_code ec);
@@ -151,7 +151,6 @@ class Connection final : public Write {
   std::string path_info_storage_;
   char content_length_buf_[24];
   http::ChunkedDecoder chunked_;
-  bool chunked_too_large_ = false;  // the chunked body went past max_body_size
   std::chrono::steady_clock::time_point started_;
   http::Header fields_[http::kMaxFields];  // only the first few are used
 };

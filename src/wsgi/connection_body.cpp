@@ -55,19 +55,25 @@ std::size_t Connection::read_body(std::span<char> buf) {
   return n;
 }
 
+// A body of `size` bytes (announced, or decoded so far) over max_body_size: a 413, and the
+// connection closes without reading the rest.
+void Connection::enforce_body_limit(std::uint64_t size) {
+  const std::optional<std::uint64_t>& limit = server_.options.max_body_size;
+  if (!limit || size <= *limit) return;
+  close_after_ = true;
+  throw InputError(413, "request body too large");
+}
+
 // One step of the chunked decoder over the buffered bytes: data becomes pending_, the end sets
-// body_left_ to 0, and a partial chunk line receives more bytes.
-// Past max_body_size, every later read throws too: the rest of the body is never read.
+// body_left_ to 0, and a partial chunk line receives more bytes. Once the body is past
+// max_body_size, every later read throws too (the decoded size only grows).
 void Connection::decode_next_chunk() {
-  if (chunked_too_large_) throw InputError(413, "request body too large");
+  enforce_body_limit(chunked_.body_size());
   const http::ChunkedStep step = chunked_.decode(in_.unused());
   in_.consume(step.consumed);
   switch (step.status) {
     case http::ChunkedStatus::data:
-      if (over_body_limit(chunked_.body_size())) {
-        close_after_ = chunked_too_large_ = true;
-        throw InputError(413, "request body too large");
-      }
+      enforce_body_limit(chunked_.body_size());
       pending_ = step.data;
       return;
     case http::ChunkedStatus::trailer:  // read and dropped, as gevent does

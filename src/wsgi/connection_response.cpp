@@ -53,6 +53,7 @@ class Connection::Starter final : public StartResponse {
 };
 
 void Connection::run_application() {
+  if (request_.content_length) enforce_body_limit(*request_.content_length);
   Environ environ(*this);
   Starter start_response(*this);
   Body body = server_.application(environ, start_response);
