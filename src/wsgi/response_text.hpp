@@ -18,8 +18,8 @@ void append_decimal(OutputBuffer& out, std::uint64_t n);
 void append_hex(OutputBuffer& out, std::uint64_t n);
 
 // A whole response from the server itself, which closes the connection: `status` with
-// `message` as its text/plain body (only announced when `with_body` is false: an answer to
-// HEAD); `server_line` is "Server: ...\r\n". Returns the body bytes appended.
+// `message` as its text/plain body; when `with_body` is false (an answer to HEAD), only the
+// body's Content-Length. `server_line` is "Server: ...\r\n". Returns the body bytes appended.
 std::size_t append_error_response(OutputBuffer& out, int status, std::string_view message,
                                   std::string_view server_line, bool with_body);
 
