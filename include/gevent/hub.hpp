@@ -144,6 +144,7 @@ class Hub {
   static void resume_ready(detail::ReadyNode* node);
   [[noreturn]] void run_forever();
   void run_ready_batch();
+  void prefetch_next_ready() const;
   void fire_expired_timers();
   bool nothing_can_happen();
   void on_loop_exhausted();

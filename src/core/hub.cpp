@@ -219,6 +219,7 @@ void Hub::run_ready_batch() {
   int ran = 0;
   Clock::time_point started;
   while (detail::ReadyNode* node = ready_.pop()) {
+    prefetch_next_ready();
     node->run_ready(node);
     if (++ran % kBatchClockEvery != 0) continue;
     const Clock::time_point now = Clock::now();
@@ -227,6 +228,17 @@ void Hub::run_ready_batch() {
     else if (now - started > kBatchTimeBudget)
       break;
   }
+}
+
+// With many connections, a greenlet's node and saved stack have left the caches by the time
+// its turn comes. While one greenlet runs, this fetches the node after next and the saved
+// stack of the next (whose node the previous call fetched).
+void Hub::prefetch_next_ready() const {
+  const detail::ReadyNode* next = ready_.front();
+  if (!next) return;
+  if (next->next_ready) __builtin_prefetch(next->next_ready);
+  if (next->run_ready == &Hub::resume_ready)
+    __builtin_prefetch(static_cast<const GreenletBase*>(next)->context);
 }
 
 void Hub::fire_expired_timers() {

@@ -134,9 +134,12 @@ void Reactor::remove(Registration& r) {
 // Only wakes greenlets (no user code runs here), so no registration can go away while the
 // batch is handed out.
 void Reactor::dispatch() {
+  constexpr int kAhead = 4;  // registrations fetched ahead: with many sockets they are cold
   const int n = sys::epoll_wait(epfd_, events_, kBatch, 0);
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(events_[i + kAhead].data.ptr);
     static_cast<Registration*>(events_[i].data.ptr)->on_events(events_[i].events);
+  }
   busy_ = n > 0;
 }
 

@@ -11,6 +11,7 @@ struct ReadyNode {
 class ReadyQueue {
  public:
   bool empty() const { return head_ == nullptr; }
+  const ReadyNode* front() const { return head_; }
   void push(ReadyNode* node) {
     node->next_ready = nullptr;
     if (tail_)
