@@ -10,7 +10,8 @@
 # Printed per workload: the medians of requests/s, of requests per second of server CPU time
 # (utime+stime of the server's whole process tree, from /proc: wrk shares the machine, so
 # this is the fairer figure), of the server's and wrk's CPU use, the errors wrk saw, and the
-# ratios gevent-cpp / nginx and gevent-cpp / pywsgi.
+# ratios gevent-cpp / nginx and gevent-cpp / pywsgi, then each round's ratios (runs next to
+# each other in time) and their median, which the neighbours' drifting load sways less.
 #
 # Environment: ROUNDS (7), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx pywsgi"),
 # WORKLOADS ("keepalive100 keepalive1000 pipeline16"), GEVENT_BIN (build/bin/wsgi_hello),
@@ -302,6 +303,12 @@ def median(w, s, key):
     rows = runs.get((w, s))
     return statistics.median(r[key] for r in rows) if rows else None
 
+def paired_ratios(w, o, key):
+    # Neighbours' load drifts within a run: a ratio of two runs next to each other in time
+    # varies less than the ratio of medians taken minutes apart.
+    mine, theirs = runs.get((w, "gevent-cpp"), []), runs.get((w, o), [])
+    return [a[key] / b[key] for a, b in zip(mine, theirs) if b[key]]
+
 def cell(v, fmt):
     return format(v, fmt) if v is not None else "-"
 
@@ -330,6 +337,13 @@ for item in labels:
         text = f"{sock}/{bad}" + (f" {failed}F" if failed else "") if rows else "-"
         line += f"{text:>12}"
     print(line)
+    for o in ratios:
+        for key, name in (("rps", "requests/s"), ("per_cpu", "per server CPU-s")):
+            pairs = paired_ratios(w, o, key)
+            if pairs:
+                print(f"  cpp/{o} round by round, {name}: "
+                      + " ".join(f"{r:.2f}" for r in pairs)
+                      + f" (median {statistics.median(pairs):.2f})")
     print()
 if any_errors:
     print("!! some runs had socket errors, non-2xx responses or failed (F): see above")
