@@ -1,6 +1,7 @@
 // The environ: CGI keys computed from the parsed request head, without copies where they can
 // be views into it.
 #include <algorithm>
+#include <ostream>
 
 #include "wsgi/connection.hpp"
 
@@ -115,6 +116,9 @@ std::optional<std::string_view> Environ::get(std::string_view key) const {
   if (key == "REQUEST_URI") return request.target;
   if (key == "wsgi.url_scheme") return c.server().https ? "https" : "http";
   if (key == "wsgi.input_terminated") return "1";
+  if (key == "wsgi.version") return "1.0";
+  if (key == "wsgi.multithread") return c.server().options.reuse_port ? "1" : "0";
+  if (key == "wsgi.multiprocess" || key == "wsgi.run_once") return "0";
   if (key == "SERVER_SOFTWARE") return c.server().options.server_software;
   for (const auto& [base_key, value] : c.server().options.environ)
     if (base_key == key) return value;
@@ -135,13 +139,20 @@ void Environ::for_each(const std::function<void(std::string_view, std::string_vi
   for (std::string_view key :
        {"REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_URI", "CONTENT_TYPE",
         "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE",
-        "REMOTE_ADDR", "REMOTE_PORT", "wsgi.url_scheme", "wsgi.input_terminated"})
+        "REMOTE_ADDR", "REMOTE_PORT", "wsgi.url_scheme", "wsgi.input_terminated", "wsgi.version",
+        "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once"})
     visit(key);
   for (const http::Header& header : connection_.request().headers)
     if (!is_content_header(header.name) && header.name.find('_') == std::string_view::npos)
       visit(cgi_name_of(header.name));
   for (const auto& [key, value] : overrides_) visit(key);
   for (const auto& [key, value] : connection_.server().options.environ) visit(key);
+}
+
+std::ostream& Environ::errors() const {
+  thread_local std::ostream discard(nullptr);
+  std::ostream* log = connection_.server().options.error_log;
+  return log ? *log : discard;
 }
 
 std::string_view Environ::method() const { return connection_.request().method; }

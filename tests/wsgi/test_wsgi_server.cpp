@@ -31,9 +31,11 @@ namespace {
 
 class WsgiTest : public gevent::testing::HubTest {
  protected:
-  WSGIServer& serve(gevent::pywsgi::Application app) {
+  WsgiTest() {
     options_.log = &access_log_;
     options_.error_log = &error_log_;
+  }
+  WSGIServer& serve(gevent::pywsgi::Application app) {
     server_ = std::make_unique<WSGIServer>("127.0.0.1:0", std::move(app), gevent::server::Spawn{},
                                            options_);
     server_->start();
@@ -89,7 +91,40 @@ TEST_F(WsgiTest, EnvironHasTheCgiKeysAndTheHeaders) {
   EXPECT_EQ(seen["CONTENT_LENGTH"], "0");
   EXPECT_EQ(seen.count("HTTP_CONTENT_TYPE"), 0u);
   EXPECT_EQ(seen["wsgi.url_scheme"], "http");
+  EXPECT_EQ(seen["wsgi.input_terminated"], "1");
+  EXPECT_EQ(seen["wsgi.version"], "1.0");
+  EXPECT_EQ(seen["wsgi.multithread"], "0");
+  EXPECT_EQ(seen["wsgi.multiprocess"], "0");
+  EXPECT_EQ(seen["wsgi.run_once"], "0");
   EXPECT_EQ(seen["app.name"], "test");
+}
+
+TEST_F(WsgiTest, WsgiErrorsWritesToTheErrorLogAndMultithreadFollowsReusePort) {
+  options_.reuse_port = true;  // what ServerThreads asks of its servers
+  std::string multithread;
+  serve([&](Environ& env, StartResponse& start_response) {
+    env.errors() << "note from the application\n";
+    multithread = env["wsgi.multithread"];
+    return hello(env, start_response);
+  });
+  auto c = client();
+  c.send(kGet);
+  EXPECT_EQ(c.read_response().status, 200);
+  EXPECT_EQ(multithread, "1");
+  EXPECT_NE(error_log_.str().find("note from the application\n"), std::string::npos);
+}
+
+TEST_F(WsgiTest, WsgiErrorsWithoutAnErrorLogDropsWhatItIsGiven) {
+  options_.error_log = nullptr;
+  serve([&](Environ& env, StartResponse& start_response) {
+    env.errors() << "nobody reads this " << 42 << std::endl;
+    return hello(env, start_response);
+  });
+  auto c = client();
+  for (int i = 0; i < 2; ++i) {  // the same thread's stream again, after its first use
+    c.send(kGet);
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+  }
 }
 
 TEST_F(WsgiTest, ContentKeysOnlyWhenSentAndMiddlewareKeysOverride) {

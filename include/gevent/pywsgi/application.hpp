@@ -24,6 +24,7 @@
 #include <exception>
 #include <functional>
 #include <initializer_list>
+#include <iosfwd>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -115,9 +116,12 @@ class Input {
 // CONTENT_TYPE and CONTENT_LENGTH (only when the request has them), SERVER_NAME, SERVER_PORT,
 // SERVER_PROTOCOL, REMOTE_ADDR, REMOTE_PORT, REQUEST_URI (the target as sent),
 // wsgi.url_scheme ("http" or "https"), wsgi.input_terminated ("1": input() ends at the end of
-// the body), SERVER_SOFTWARE, and HTTP_<NAME> for every other request header (name upper-cased,
-// '-' as '_'; repeated headers joined with ","). Like gevent and nginx, headers whose name
-// holds '_' are left out, so that no client can pose as a header set by a proxy.
+// the body), wsgi.version ("1.0"), wsgi.multithread ("1" when the server shares its port with
+// servers of other threads, as under ServerThreads, which may run the same application at
+// once; else "0"), wsgi.multiprocess and wsgi.run_once ("0"), SERVER_SOFTWARE, and
+// HTTP_<NAME> for every other request header (name upper-cased, '-' as '_'; repeated headers
+// joined with ","). Like gevent and nginx, headers whose name holds '_' are left out, so that
+// no client can pose as a header set by a proxy. wsgi.errors is errors().
 class Environ {
  public:
   // The value of `key`, if the request has it.
@@ -140,6 +144,9 @@ class Environ {
   }
 
   Input& input() { return input_; }
+  // wsgi.errors: the server's error log (ServerOptions::error_log), or a stream that drops
+  // what it is given when there is none.
+  std::ostream& errors() const;
 
   // The common keys, without the lookup.
   std::string_view method() const;
