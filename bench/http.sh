@@ -10,8 +10,8 @@
 # Printed per workload: the medians of requests/s, of requests per second of server CPU time
 # (utime+stime of the server's whole process tree, from /proc: wrk shares the machine, so
 # this is the fairer figure), of the server's and wrk's CPU use, the errors wrk saw, and the
-# ratios gevent-cpp / nginx and gevent-cpp / pywsgi, then each round's ratios (runs next to
-# each other in time) and their median, which the neighbours' drifting load sways less.
+# ratios gevent-cpp / nginx and gevent-cpp / pywsgi, then each round's ratios (runs of the
+# same round, close in time) and their median, which the neighbours' drifting load sways less.
 #
 # Environment: ROUNDS (7), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx pywsgi"),
 # WORKLOADS ("keepalive100 keepalive1000 pipeline16"), GEVENT_BIN (build/bin/wsgi_hello),
@@ -304,10 +304,11 @@ def median(w, s, key):
     return statistics.median(r[key] for r in rows) if rows else None
 
 def paired_ratios(w, o, key):
-    # Neighbours' load drifts within a run: a ratio of two runs next to each other in time
-    # varies less than the ratio of medians taken minutes apart.
+    # Neighbours' load drifts within a run: a ratio of two runs of the same round, close in
+    # time, varies less than the ratio of medians taken minutes apart.
     mine, theirs = runs.get((w, "gevent-cpp"), []), runs.get((w, o), [])
-    return [a[key] / b[key] for a, b in zip(mine, theirs) if b[key]]
+    return [a[key] / b[key] for a, b in zip(mine, theirs)
+            if b[key] and not a["failed"] and not b["failed"]]
 
 def cell(v, fmt):
     return format(v, fmt) if v is not None else "-"

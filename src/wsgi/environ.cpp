@@ -1,6 +1,7 @@
 // The environ: CGI keys computed from the parsed request head, without copies where they can
 // be views into it.
 #include <algorithm>
+#include <memory>
 #include <ostream>
 
 #include "wsgi/connection.hpp"
@@ -149,10 +150,28 @@ void Environ::for_each(const std::function<void(std::string_view, std::string_vi
   for (const auto& [key, value] : connection_.server().options.environ) visit(key);
 }
 
+namespace {
+
+// A stream that takes everything, keeps nothing and stays good(), as WSGI's errors stream
+// never fails.
+class DiscardingStream final : public std::ostream {
+ public:
+  DiscardingStream() : std::ostream(&buffer_) {}
+
+ private:
+  struct Buffer final : std::streambuf {
+    int_type overflow(int_type c) override { return traits_type::not_eof(c); }
+    std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+  };
+  Buffer buffer_;
+};
+
+}  // namespace
+
 std::ostream& Environ::errors() const {
-  thread_local std::ostream discard(nullptr);
-  std::ostream* log = connection_.server().options.error_log;
-  return log ? *log : discard;
+  if (std::ostream* log = connection_.server().options.error_log) return *log;
+  if (!discarded_errors_) discarded_errors_ = std::make_unique<DiscardingStream>();
+  return *discarded_errors_;
 }
 
 std::string_view Environ::method() const { return connection_.request().method; }

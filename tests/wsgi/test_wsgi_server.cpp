@@ -11,6 +11,7 @@
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "gevent/gevent.hpp"
 #include "gevent/pywsgi.hpp"
@@ -114,17 +115,21 @@ TEST_F(WsgiTest, WsgiErrorsWritesToTheErrorLogAndMultithreadFollowsReusePort) {
   EXPECT_NE(error_log_.str().find("note from the application\n"), std::string::npos);
 }
 
-TEST_F(WsgiTest, WsgiErrorsWithoutAnErrorLogDropsWhatItIsGiven) {
+TEST_F(WsgiTest, WsgiErrorsWithoutAnErrorLogDropsWhatItIsGivenAndStaysGood) {
   options_.error_log = nullptr;
+  std::vector<bool> good;
   serve([&](Environ& env, StartResponse& start_response) {
-    env.errors() << "nobody reads this " << 42 << std::endl;
+    good.push_back(static_cast<bool>(env.errors() << "nobody reads this " << 42 << std::endl));
     return hello(env, start_response);
   });
   auto c = client();
-  for (int i = 0; i < 2; ++i) {  // the same thread's stream again, after its first use
+  testing::internal::CaptureStderr();
+  for (int i = 0; i < 2; ++i) {
     c.send(kGet);
     EXPECT_EQ(c.read_response().body, "Hello, World!");
   }
+  EXPECT_EQ(testing::internal::GetCapturedStderr().find("nobody reads this"), std::string::npos);
+  EXPECT_EQ(good, (std::vector<bool>{true, true}));
 }
 
 TEST_F(WsgiTest, ContentKeysOnlyWhenSentAndMiddlewareKeysOverride) {

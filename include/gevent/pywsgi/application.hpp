@@ -24,10 +24,11 @@
 #include <exception>
 #include <functional>
 #include <initializer_list>
-#include <iosfwd>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -116,12 +117,13 @@ class Input {
 // CONTENT_TYPE and CONTENT_LENGTH (only when the request has them), SERVER_NAME, SERVER_PORT,
 // SERVER_PROTOCOL, REMOTE_ADDR, REMOTE_PORT, REQUEST_URI (the target as sent),
 // wsgi.url_scheme ("http" or "https"), wsgi.input_terminated ("1": input() ends at the end of
-// the body), wsgi.version ("1.0"), wsgi.multithread ("1" when the server shares its port with
-// servers of other threads, as under ServerThreads, which may run the same application at
-// once; else "0"), wsgi.multiprocess and wsgi.run_once ("0"), SERVER_SOFTWARE, and
-// HTTP_<NAME> for every other request header (name upper-cased, '-' as '_'; repeated headers
-// joined with ","). Like gevent and nginx, headers whose name holds '_' are left out, so that
-// no client can pose as a header set by a proxy. wsgi.errors is errors().
+// the body), wsgi.version ("1.0"), wsgi.multithread ("1" when the server shares its port through
+// reuse_port, as ServerThreads' servers do, so other threads may run the same application at
+// once; else "0": a server that shares a listener some other way needs a middleware's set()),
+// wsgi.multiprocess and wsgi.run_once ("0"), SERVER_SOFTWARE, and HTTP_<NAME> for every other
+// request header (name upper-cased, '-' as '_'; repeated headers joined with ","). Like gevent and
+// nginx, headers whose name holds '_' are left out, so that no client can pose as a header set by a
+// proxy. wsgi.errors is errors().
 class Environ {
  public:
   // The value of `key`, if the request has it.
@@ -144,8 +146,9 @@ class Environ {
   }
 
   Input& input() { return input_; }
-  // wsgi.errors: the server's error log (ServerOptions::error_log), or a stream that drops
-  // what it is given when there is none.
+  // wsgi.errors: the server's error log (ServerOptions::error_log; shared by every request,
+  // and by every thread when servers share it), or, when there is none, a stream of this
+  // request's own that takes everything and keeps nothing.
   std::ostream& errors() const;
 
   // The common keys, without the lookup.
@@ -164,6 +167,7 @@ class Environ {
   Input input_;
   std::vector<std::pair<std::string, std::string>> overrides_;
   std::map<std::string, std::any, std::less<>> objects_;
+  mutable std::unique_ptr<std::ostream> discarded_errors_;
 };
 
 // WSGI's write callable: sends `data` at once as part of the body (headers first, if not yet
