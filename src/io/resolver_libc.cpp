@@ -87,10 +87,11 @@ HostEntry gethostbyname_ex(const std::string& host, std::error_code& ec) {
 }
 
 HostEntry gethostbyaddr(const address& ip, std::error_code& ec) {
-  const auto [raw, raw_len] = raw_ip(ip);
+  const auto raw = raw_ip(ip);  // not a structured binding: clang 14 cannot capture those
   return call_reentrant(
       [&](hostent* entry, char* buf, size_t len, hostent** found, int* h_error) {
-        return sys::gethostbyaddr_r(raw, raw_len, ip.family(), entry, buf, len, found, h_error);
+        return sys::gethostbyaddr_r(raw.first, raw.second, ip.family(), entry, buf, len, found,
+                                    h_error);
       },
       ec);
 }

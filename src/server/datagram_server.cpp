@@ -21,8 +21,9 @@ void DatagramServer::serve_loop() {
       log_error("recvfrom failed: " + ec.message());
       continue;
     }
-    group().spawn(
-        [this, data = buf.substr(0, n), peer] { run_handler(peer, [&] { handle_(data, peer); }); });
+    group().spawn([this, data = buf.substr(0, n), peer = peer] {
+      run_handler(peer, [&] { handle_(data, peer); });
+    });
   }
 }
 

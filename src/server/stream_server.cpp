@@ -48,8 +48,9 @@ void StreamServer::serve_loop() {
       continue;
     }
     backoff_ = Duration::zero();
-    group().spawn(
-        [this, conn = std::move(connection), peer]() mutable { handle_connection(conn, peer); });
+    group().spawn([this, conn = std::move(connection), peer = peer]() mutable {
+      handle_connection(conn, peer);
+    });
     if (++in_a_row >= options().max_accept) {
       in_a_row = 0;
       gevent::sleep();  // let the new handlers run before accepting more

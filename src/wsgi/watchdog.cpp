@@ -46,9 +46,9 @@ void Watchdog::on_fire(gevent::detail::TimerNode& node) {
   const Clock::time_point now = coarse_now();
   if (now < self.limit_) return self.hub_.add_timer(self, self.limit_ - now);
   const auto timed_out = std::make_error_code(std::errc::timed_out);
-  const bool woken =
-      self.socket_.read_watch.cancel(timed_out) | self.socket_.write_watch.cancel(timed_out);
-  if (!woken) self.hub_.add_timer(self, kRecheck);
+  const bool reader_woken = self.socket_.read_watch.cancel(timed_out);
+  const bool writer_woken = self.socket_.write_watch.cancel(timed_out);
+  if (!reader_woken && !writer_woken) self.hub_.add_timer(self, kRecheck);
 }
 
 }  // namespace gevent::pywsgi::detail
