@@ -3,7 +3,7 @@
 #   make run     build (release) and run the main job: build/bin/wsgi_hello, the pywsgi
 #                hello-world server on http://127.0.0.1:8000 (Ctrl-C stops it)
 #   make test    build and run the whole suite: release preset, then ASan+UBSan, then TSan,
-#                then a brief fuzz run of the HTTP parser
+#                then brief fuzz runs of the HTTP parser and of whole WSGIServer connections
 #   make bench   build (release) and run the benchmarks, side by side with Python gevent,
 #                a Boost.Asio echo server and nginx
 #
@@ -45,9 +45,11 @@ test-asan: asan
 test-tsan: tsan
 	ctest --preset tsan -j2
 
-# A brief libFuzzer run of the HTTP parser (clang, ASan+UBSan) over the committed corpus.
+# Brief libFuzzer runs (clang, ASan+UBSan) over the committed corpora: the HTTP parser alone,
+# then whole WSGIServer connections.
 test-fuzz:
-	bash fuzz/run.sh 20000
+	bash fuzz/run.sh http_parser 20000
+	bash fuzz/run.sh wsgi_connection 20000
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
