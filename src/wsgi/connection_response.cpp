@@ -4,9 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
-#include <iomanip>
 #include <ostream>
-#include <sstream>
 
 #include "wsgi/connection.hpp"
 #include "wsgi/http_chars.hpp"
@@ -332,25 +330,32 @@ void Connection::send_now(std::string_view data) {
   }
 }
 
-// gevent's format: client - - [local time] "request line" status length seconds
+// gevent's format: client - - [local time] "request line" status length seconds. Formatted
+// by hand into a buffer kept by the thread, and written with one write() of the whole line.
 void Connection::log_access() {
   std::ostream* log = server_.options.log;
   if (!log) return;
-  const std::time_t now = std::time(nullptr);
-  std::tm local;
-  localtime_r(&now, &local);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  std::ostringstream line;
-  line << (remote_addr_.empty() ? "-" : remote_addr_) << " - - ["
-       << std::put_time(&local, "%Y-%m-%d %H:%M:%S") << "] \"" << request_line_ << "\" "
-       << status_code_ << ' ';
+  thread_local OutputBuffer line;
+  line.clear();
+  line += remote_addr_.empty() ? "-" : remote_addr_;
+  line += " - - [";
+  line += local_time_text();
+  line += "] \"";
+  line += request_line_;
+  line += "\" ";
+  append_decimal(line, static_cast<std::uint64_t>(status_code_));
+  line += " ";
   if (body_sent_ == 0)
-    line << '-';
+    line += "-";
   else
-    line << body_sent_;
-  line << ' ' << std::fixed << std::setprecision(6) << seconds << '\n';
-  *log << line.str() << std::flush;
+    append_decimal(line, body_sent_);
+  line += " ";
+  append_seconds(line, seconds);
+  line += "\n";
+  log->write(line.view().data(), static_cast<std::streamsize>(line.size()));
+  log->flush();
 }
 
 }  // namespace gevent::pywsgi::detail

@@ -53,9 +53,30 @@ std::string_view date_line() {
   return {line, size};
 }
 
+std::string_view local_time_text() {
+  thread_local std::time_t formatted_at = -1;
+  thread_local char text[32];
+  thread_local std::size_t size = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_at) {
+    std::tm local;
+    localtime_r(&now, &local);
+    size = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+    formatted_at = now;
+  }
+  return {text, size};
+}
+
 void append_decimal(OutputBuffer& out, std::uint64_t n) {
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out += std::string_view(digits, static_cast<std::size_t>(end - digits));
+}
+
+void append_seconds(OutputBuffer& out, double seconds) {
+  char digits[32];
+  const auto end =
+      std::to_chars(digits, digits + sizeof digits, seconds, std::chars_format::fixed, 6).ptr;
   out += std::string_view(digits, static_cast<std::size_t>(end - digits));
 }
 

@@ -14,7 +14,12 @@ std::string_view reason_phrase(int status);
 // "Date: Tue, 24 Nov 2026 06:40:12 GMT\r\n", formatted once a second per thread.
 std::string_view date_line();
 
+// "2026-11-24 07:40:12", the local time, formatted once a second per thread (the access log's).
+std::string_view local_time_text();
+
 void append_decimal(OutputBuffer& out, std::uint64_t n);
+// `seconds` with six decimals: "0.000123".
+void append_seconds(OutputBuffer& out, double seconds);
 void append_hex(OutputBuffer& out, std::uint64_t n);
 
 // A whole response from the server itself, which closes the connection: `status` with
