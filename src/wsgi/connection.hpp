@@ -15,6 +15,7 @@
 #include "gevent/pywsgi/http_parser.hpp"
 #include "gevent/pywsgi/server.hpp"
 #include "gevent/socket.hpp"
+#include "wsgi/access_log.hpp"
 #include "wsgi/output_buffer.hpp"
 #include "wsgi/read_buffer.hpp"
 #include "wsgi/watchdog.hpp"
@@ -30,6 +31,7 @@ struct ServerContext {
   std::string server_line;  // "Server: <server_software>\r\n"
   bool https;
   std::function<void(std::string_view)> log_error;
+  std::unique_ptr<AccessLog> access_log;
 };
 
 // Thrown when the client reset the connection or stopped reading: the connection just ends.

@@ -330,15 +330,14 @@ void Connection::send_now(std::string_view data) {
   }
 }
 
-// gevent's format: client - - [local time] "request line" status length seconds. Formatted
-// by hand into a buffer kept by the thread, and written with one write() of the whole line.
+// gevent's format: client - - [local time] "request line" status length seconds, formatted
+// by hand straight into the server's gathered lines.
 void Connection::log_access() {
-  std::ostream* log = server_.options.log;
-  if (!log) return;
+  AccessLog& log = *server_.access_log;
+  if (!log.on()) return;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  thread_local OutputBuffer line;
-  line.clear();
+  OutputBuffer& line = log.next_line();
   line += remote_addr_.empty() ? "-" : remote_addr_;
   line += " - - [";
   line += local_time_text();
@@ -354,8 +353,6 @@ void Connection::log_access() {
   line += " ";
   append_seconds(line, seconds);
   line += "\n";
-  log->write(line.view().data(), static_cast<std::streamsize>(line.size()));
-  log->flush();
 }
 
 }  // namespace gevent::pywsgi::detail

@@ -29,7 +29,11 @@ void WSGIServer::handle(gevent::socket& connection, const address& peer) {
         application_, wsgi_options_, local.family() == AF_UNIX ? "" : local.host(),
         local.family() == AF_UNIX ? "" : std::to_string(local.port()),
         "Server: " + wsgi_options_.server_software + "\r\n", wsgi_options_.ssl_context.has_value(),
-        [this](std::string_view message) { log_error(message); }});
+        [this](std::string_view message) {
+          context_->access_log->flush();  // the error log may be the same stream
+          log_error(message);
+        },
+        std::make_unique<detail::AccessLog>(wsgi_options_.log)});
   }
   detail::Connection(connection, peer, *context_).serve();
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -645,6 +646,35 @@ TEST_F(WsgiTest, AccessLogHasGeventsFormat) {
       R"(127\.0\.0\.1 - - \[[^\]]+\] "" 400 )" +
       std::to_string(refused.body.size()) + R"( \d+\.\d{6}\n)");
   EXPECT_TRUE(std::regex_match(log, line)) << log;
+}
+
+// A stream buffer that counts the writes reaching it.
+class CountingBuffer : public std::stringbuf {
+ public:
+  int writes = 0;
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    ++writes;
+    return std::stringbuf::xsputn(s, n);
+  }
+};
+
+TEST_F(WsgiTest, AccessLogLinesOfOneTurnGoOutInOneWrite) {
+  CountingBuffer buffer;
+  std::ostream log(&buffer);
+  options_.log = &log;
+  serve(hello);
+  auto c = client();
+  c.send(std::string(kGet) + kGet + kGet);  // served in one turn of the connection's greenlet
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c.read_response().status, 200);
+  const std::string lines = buffer.str();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 3) << lines;
+  EXPECT_EQ(buffer.writes, 1);
+  c.send(kGet);  // a later turn: a write of its own
+  c.read_response();
+  EXPECT_EQ(buffer.writes, 2);
+  server_.reset();  // before the stream goes
 }
 
 TEST_F(WsgiTest, StopLetsARunningRequestFinish) {

@@ -35,6 +35,8 @@ struct WSGIServerOptions : server::ServerOptions {
   // The access log, a line per request in gevent's format:
   //   127.0.0.1 - - [2026-11-24 06:40:12] "GET / HTTP/1.1" 200 13 0.000081
   // (client, local time, request line, status, body bytes or "-", seconds). nullptr: none.
+  // The lines of the requests served in one turn of the hub go out in one write, at the end
+  // of that turn (or when the server is destroyed). The stream must outlive the server.
   std::ostream* log;
   // How long a kept-alive connection may wait for its next request before it is closed.
   MaybeDuration keepalive_timeout = std::chrono::seconds(60);
