@@ -33,58 +33,69 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+namespace {
+
+// Text that depends only on the current second, formatted again only when the second changes.
+// `format(now, buffer, capacity)` writes it and returns its size.
+class PerSecondText {
+ public:
+  template <class Format>
+  std::string_view get(Format format) {
+    const std::time_t now = std::time(nullptr);
+    if (now != formatted_at_) {
+      size_ = format(now, text_, sizeof text_);
+      formatted_at_ = now;
+    }
+    return {text_, size_};
+  }
+
+ private:
+  std::time_t formatted_at_ = -1;
+  char text_[64];
+  std::size_t size_ = 0;
+};
+
+// Appends what std::to_chars writes for `args`.
+template <class... Args>
+void append_to_chars(OutputBuffer& out, Args... args) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, args...).ptr;
+  out += std::string_view(text, static_cast<std::size_t>(end - text));
+}
+
+}  // namespace
+
 std::string_view date_line() {
-  thread_local std::time_t formatted_at = -1;
-  thread_local char line[64];
-  thread_local std::size_t size = 0;
-  const std::time_t now = std::time(nullptr);
-  if (now != formatted_at) {
+  thread_local PerSecondText line;
+  return line.get([](std::time_t now, char* text, std::size_t capacity) {
     std::tm utc;
     gmtime_r(&now, &utc);
     // By hand, not strftime's %a and %b: HTTP dates are English whatever the locale.
     static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    size = static_cast<std::size_t>(std::snprintf(
-        line, sizeof line, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", kDays[utc.tm_wday],
+    return static_cast<std::size_t>(std::snprintf(
+        text, capacity, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", kDays[utc.tm_wday],
         utc.tm_mday, kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec));
-    formatted_at = now;
-  }
-  return {line, size};
+  });
 }
 
 std::string_view local_time_text() {
-  thread_local std::time_t formatted_at = -1;
-  thread_local char text[32];
-  thread_local std::size_t size = 0;
-  const std::time_t now = std::time(nullptr);
-  if (now != formatted_at) {
+  thread_local PerSecondText text;
+  return text.get([](std::time_t now, char* out, std::size_t capacity) {
     std::tm local;
     localtime_r(&now, &local);
-    size = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-    formatted_at = now;
-  }
-  return {text, size};
+    return std::strftime(out, capacity, "%Y-%m-%d %H:%M:%S", &local);
+  });
 }
 
-void append_decimal(OutputBuffer& out, std::uint64_t n) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out += std::string_view(digits, static_cast<std::size_t>(end - digits));
-}
+void append_decimal(OutputBuffer& out, std::uint64_t n) { append_to_chars(out, n); }
 
 void append_seconds(OutputBuffer& out, double seconds) {
-  char digits[32];
-  const auto end =
-      std::to_chars(digits, digits + sizeof digits, seconds, std::chars_format::fixed, 6).ptr;
-  out += std::string_view(digits, static_cast<std::size_t>(end - digits));
+  append_to_chars(out, seconds, std::chars_format::fixed, 6);
 }
 
-void append_hex(OutputBuffer& out, std::uint64_t n) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n, 16).ptr;
-  out += std::string_view(digits, static_cast<std::size_t>(end - digits));
-}
+void append_hex(OutputBuffer& out, std::uint64_t n) { append_to_chars(out, n, 16); }
 
 std::size_t append_error_response(OutputBuffer& out, int status, std::string_view message,
                                   std::string_view server_line, bool with_body) {
