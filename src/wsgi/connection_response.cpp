@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <ctime>
-#include <ostream>
 
 #include "wsgi/connection.hpp"
 #include "wsgi/http_chars.hpp"
