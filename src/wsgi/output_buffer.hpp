@@ -34,7 +34,7 @@ class OutputBuffer {
   [[gnu::noinline]] void grow(std::size_t more) {
     std::size_t capacity = capacity_ == 0 ? 512 : capacity_ * 2;
     while (capacity - size_ < more) capacity *= 2;
-    auto bigger = std::make_unique<char[]>(capacity);
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
     if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
     data_ = std::move(bigger);
     capacity_ = capacity;

@@ -16,7 +16,7 @@ namespace gevent::pywsgi::detail {
 class ReadBuffer {
  public:
   explicit ReadBuffer(std::size_t capacity)
-      : data_(std::make_unique<char[]>(capacity)), capacity_(capacity) {}
+      : data_(std::make_unique_for_overwrite<char[]>(capacity)), capacity_(capacity) {}
 
   std::string_view unused() const { return {data_.get() + begin_, end_ - begin_}; }
   bool empty() const { return begin_ == end_; }
@@ -48,7 +48,7 @@ class ReadBuffer {
   // Between requests only (no view into the buffer is alive): a buffer of `capacity` bytes
   // holding the unused bytes at its start.
   void reallocate(std::size_t capacity) {
-    auto bigger = std::make_unique<char[]>(capacity);
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
     const std::size_t size = end_ - begin_;
     std::memcpy(bigger.get(), data_.get() + begin_, size);
     data_ = std::move(bigger);
