@@ -10,6 +10,7 @@
 
 #include "context/stack.hpp"
 #include "gevent/hub.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::detail {
 namespace {
@@ -49,7 +50,7 @@ void die_of_overflow(const GreenletBase& greenlet) {
   n = append(message, n, sizeof message,
              " bytes); give it a larger stack with SpawnOptions::stack_size or "
              "GEVENT_STACK_SIZE\n");
-  [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, message, n);
+  [[maybe_unused]] ssize_t written = sys::write(STDERR_FILENO, message, n);
   std::abort();
 }
 

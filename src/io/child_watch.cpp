@@ -9,7 +9,7 @@
 
 #include "gevent/exceptions.hpp"
 #include "gevent/hub.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::detail {
 namespace {

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <ctime>
 
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::detail {
 

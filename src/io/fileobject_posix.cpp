@@ -7,7 +7,7 @@
 #include "gevent/fileobject.hpp"
 #include "io/fd_io.hpp"
 #include "io/socket_state.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent {
 namespace {
@@ -33,8 +33,8 @@ FileObjectPosix::FileObjectPosix(int fd, FileObjectOptions options)
       owns_fd_(options.close) {
   if (fd < 0)
     throw std::invalid_argument("gevent::FileObjectPosix: invalid fd " + std::to_string(fd));
-  original_flags_ = detail::sys::fcntl_getfl(fd);
-  if (original_flags_ < 0 || detail::sys::fcntl_setfl(fd, original_flags_ | O_NONBLOCK) < 0)
+  original_flags_ = sys::fcntl(fd, F_GETFL);
+  if (original_flags_ < 0 || sys::fcntl(fd, F_SETFL, original_flags_ | O_NONBLOCK) < 0)
     throw std::system_error(detail::last_os_error(),
                             "gevent::FileObjectPosix: fd " + std::to_string(fd));
   state_->adopt(fd);
@@ -81,8 +81,8 @@ void FileObjectPosix::release_fd() {
   const int fd = state_->release_fd(io_errc::closed_in_another_greenlet);
   // The flag belongs to the open file description, which a dup'ed fd (a tty, say) shares
   // with other fds and processes: give it back even when closing this fd.
-  detail::sys::fcntl_setfl(fd, original_flags_);
-  if (owns_fd_) detail::sys::close(fd);
+  sys::fcntl(fd, F_SETFL, original_flags_);
+  if (owns_fd_) sys::close(fd);
 }
 
 std::size_t FileObjectPosix::read_some(std::span<char> buf, std::error_code& ec) {
@@ -91,7 +91,7 @@ std::size_t FileObjectPosix::read_some(std::span<char> buf, std::error_code& ec)
     return 0;
   }
   return detail::retry_io(*state_, state_->read_watch, ec,
-                          [&](int fd) { return detail::sys::read(fd, buf.data(), buf.size()); });
+                          [&](int fd) { return sys::read(fd, buf.data(), buf.size()); });
 }
 
 void FileObjectPosix::write_all(std::string_view data, std::size_t& written, std::error_code& ec) {

@@ -10,7 +10,7 @@
 #include "gevent/detail/waiter.hpp"
 #include "gevent/fileobject.hpp"
 #include "gevent/threadpool.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent {
 namespace detail {
@@ -123,7 +123,7 @@ std::size_t write_fully(int fd, std::string_view data, int& error) {
   std::size_t done = 0;
   while (done < data.size()) {
     const JobOutcome step =
-        retrying([&] { return detail::sys::write(fd, data.data() + done, data.size() - done); });
+        retrying([&] { return sys::write(fd, data.data() + done, data.size() - done); });
     if (step.result < 0) {
       error = step.error;
       break;
@@ -147,7 +147,7 @@ FileObjectThread::FileObjectThread(int fd, FileObjectOptions options)
 FileObjectThread FileObjectThread::open(const std::string& path, int flags, mode_t mode,
                                         FileObjectOptions options) {
   auto opening = Hub::current().threadpool().spawn([path, flags, mode] {
-    const int opened = detail::sys::open(path.c_str(), flags | O_CLOEXEC, mode);
+    const int opened = sys::open(path.c_str(), flags | O_CLOEXEC, mode);
     return std::pair{opened, opened < 0 ? errno : 0};
   });
   std::pair<int, int> opened;
@@ -155,8 +155,7 @@ FileObjectThread FileObjectThread::open(const std::string& path, int flags, mode
     opened = opening.get();
   } catch (...) {  // interrupted (kill, Timeout): close what the job opens, when it has
     opening.rawlink([](AsyncResult<std::pair<int, int>>& late) {
-      if (late.successful() && late.get_nowait().first >= 0)
-        detail::sys::close(late.get_nowait().first);
+      if (late.successful() && late.get_nowait().first >= 0) sys::close(late.get_nowait().first);
     });
     throw;
   }
@@ -205,7 +204,7 @@ std::size_t FileObjectThread::read_some(std::span<char> buf, std::error_code& ec
       state_, reader_,
       [want](int fd) {
         std::string chunk(want, '\0');
-        JobOutcome read = retrying([&] { return detail::sys::read(fd, chunk.data(), want); });
+        JobOutcome read = retrying([&] { return sys::read(fd, chunk.data(), want); });
         chunk.resize(read.result > 0 ? static_cast<std::size_t>(read.result) : 0);
         read.data = std::move(chunk);
         return read;

@@ -10,14 +10,14 @@
 #include "gevent/hub.hpp"
 #include "gevent/loop.hpp"
 #include "io/child_watch.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent {
 
 pid_t fork() {
   int error = 0;
   const pid_t pid = loop::spawn_child([&error] {
-    const pid_t forked = detail::sys::fork();
+    const pid_t forked = sys::fork();
     error = errno;
     return forked;
   });

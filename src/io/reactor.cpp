@@ -10,7 +10,7 @@
 #include "gevent/detail/waiter.hpp"
 #include "gevent/exceptions.hpp"
 #include "gevent/hub.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::detail {
 

@@ -21,6 +21,7 @@
 #include "gevent/detail/waiter.hpp"
 #include "gevent/hub.hpp"
 #include "io/resolver_impl.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::detail {
 namespace {
@@ -53,6 +54,23 @@ int eai_from_ares(int status) {
       return EAI_FAIL;
   }
 }
+
+// c-ares's own socket calls, through the sys layer like the rest of the library's.
+const ares_socket_functions kSysSocketFunctions{
+    .asocket = [](int domain, int type, int protocol, void*) -> ares_socket_t {
+      return sys::socket(domain, type, protocol);
+    },
+    .aclose = [](ares_socket_t fd, void*) { return sys::close(fd); },
+    .aconnect = [](ares_socket_t fd, const sockaddr* peer, ares_socklen_t len,
+                   void*) { return sys::connect(fd, peer, len); },
+    .arecvfrom = [](ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
+                    ares_socklen_t* from_len, void*) -> ares_ssize_t {
+      return sys::recvfrom(fd, buf, n, flags, from, from_len);
+    },
+    .asendv = [](ares_socket_t fd, const iovec* iov, int count, void*) -> ares_ssize_t {
+      return sys::writev(fd, iov, count);
+    },
+};
 
 // Translates bits of one flag set into another's; false if `flags` has a bit not in the map.
 bool translate_flags(int flags, std::initializer_list<std::pair<int, int>> map, int& out) {
@@ -223,6 +241,7 @@ ares_channel AresResolver::channel() {
                                   "separated by commas");
     }
   }
+  ares_set_socket_functions(made, &kSysSocketFunctions, nullptr);
   channel_ = made;
   return channel_;
 }

@@ -8,7 +8,7 @@
 #include "gevent/hub.hpp"
 #include "gevent/threadpool.hpp"
 #include "io/resolver_impl.hpp"
-#include "io/sys_netdb.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::detail {
 namespace {

@@ -13,7 +13,7 @@
 #include "gevent/detail/waiter.hpp"
 #include "gevent/hub.hpp"
 #include "io/socket_state.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::select {
 namespace {
@@ -34,7 +34,7 @@ std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descr
 // poll(2) with a zero timeout: fills in every revents, never blocks.
 std::error_code poll_now(std::span<pollfd> fds) {
   for (;;) {
-    if (detail::sys::poll(fds.data(), fds.size(), 0) >= 0) return {};
+    if (sys::poll(fds.data(), fds.size(), 0) >= 0) return {};
     if (errno != EINTR) return detail::last_os_error();
   }
 }
@@ -51,7 +51,7 @@ class ConditionWatch {
   ConditionWatch& operator=(const ConditionWatch&) = delete;
   ~ConditionWatch() {
     watcher_.reset();  // before its fd is closed (libuv insists)
-    if (epoll_fd_ >= 0) detail::sys::close(epoll_fd_);
+    if (epoll_fd_ >= 0) sys::close(epoll_fd_);
   }
 
   // Watches fd for `events` (poll(2) bits; POLLERR and POLLHUP always). Throws
@@ -61,7 +61,7 @@ class ConditionWatch {
     epoll_event event{};
     event.events = static_cast<std::uint16_t>(events) | EPOLLET;
     event.data.fd = fd;
-    if (detail::sys::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return;
+    if (sys::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return;
     // EEXIST: the same fd listed twice, with the same events. EPERM: a regular file or a
     // directory, which epoll refuses and which never has such a condition.
     if (errno == EEXIST || errno == EPERM) return;
@@ -75,13 +75,13 @@ class ConditionWatch {
     std::array<epoll_event, 64> events;
     int n = 0;
     do {
-      n = detail::sys::epoll_wait(epoll_fd_, events.data(), events.size(), 0);
+      n = sys::epoll_wait(epoll_fd_, events.data(), events.size(), 0);
     } while (n == static_cast<int>(events.size()) || (n < 0 && errno == EINTR));
   }
 
  private:
   void open(loop::Loop& loop, const loop::IoCallback& wake) {
-    epoll_fd_ = detail::sys::epoll_create1(EPOLL_CLOEXEC);
+    epoll_fd_ = sys::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0)
       throw std::system_error(detail::last_os_error(), "gevent::select: epoll_create1");
     watcher_ = loop.io(epoll_fd_, loop::READ, wake);

@@ -11,7 +11,7 @@
 #include "gevent/resolver.hpp"
 #include "gevent/socket_file.hpp"
 #include "io/socket_state.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent {
 namespace detail {
@@ -46,8 +46,8 @@ namespace {
 std::atomic<Duration::rep> default_timeout{-1};
 
 void set_nonblocking(int fd) {
-  const int flags = detail::sys::fcntl_getfl(fd);
-  if (flags < 0 || detail::sys::fcntl_setfl(fd, flags | O_NONBLOCK) < 0)
+  const int flags = sys::fcntl(fd, F_GETFL);
+  if (flags < 0 || sys::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
     detail::throw_io_error(detail::last_os_error(), "from_fd");
 }
 
@@ -119,7 +119,7 @@ socket::socket() noexcept = default;
 socket::socket(std::unique_ptr<detail::SocketState> state) noexcept : state_(std::move(state)) {}
 
 socket::socket(int family, int type, int protocol) {
-  const int fd = detail::sys::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  const int fd = sys::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   if (fd < 0) detail::throw_io_error(detail::last_os_error(), "socket");
   state_ = new_state(fd, family, type, getdefaulttimeout());
 }
@@ -128,9 +128,9 @@ socket socket::from_fd(int fd) {
   set_nonblocking(fd);
   int family = AF_UNSPEC, type = 0;
   socklen_t len = sizeof(int);
-  ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len);
+  sys::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len);
   len = sizeof(int);
-  ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+  sys::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
   return socket(new_state(fd, family, type, getdefaulttimeout()));
 }
 
@@ -149,14 +149,13 @@ socket::~socket() { close(); }
 int socket::fileno() const { return state_ ? state_->fd : -1; }
 
 void socket::close() {
-  if (fileno() >= 0) detail::sys::close(state_->release_fd(io_errc::closed_in_another_greenlet));
+  if (fileno() >= 0) sys::close(state_->release_fd(io_errc::closed_in_another_greenlet));
 }
 
 int socket::detach() { return fileno() >= 0 ? state_->release_fd(bad_fd()) : -1; }
 
 void socket::bind(const address& local, std::error_code& ec) {
-  call_now(state_.get(), ec,
-           [&](int fd) { return detail::sys::bind(fd, local.data(), local.size()); });
+  call_now(state_.get(), ec, [&](int fd) { return sys::bind(fd, local.data(), local.size()); });
 }
 
 void socket::bind(const address& local) {
@@ -164,7 +163,7 @@ void socket::bind(const address& local) {
 }
 
 void socket::listen(int backlog, std::error_code& ec) {
-  call_now(state_.get(), ec, [&](int fd) { return detail::sys::listen(fd, backlog); });
+  call_now(state_.get(), ec, [&](int fd) { return sys::listen(fd, backlog); });
 }
 
 void socket::listen(int backlog) {
@@ -177,7 +176,7 @@ std::pair<socket, address> socket::accept(std::error_code& ec) {
   socklen_t len = peer.capacity();
   const auto fd = retry_io(*state_, state_->read_watch, ec, [&](int listener) {
     len = peer.capacity();
-    return detail::sys::accept4(listener, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return sys::accept4(listener, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
   });
   if (ec) return {socket(), address()};
   peer.resize(len);
@@ -194,7 +193,7 @@ void socket::connect(const address& peer, std::error_code& ec) {
     ec = bad_fd();
     return;
   }
-  if (detail::sys::connect(state_->fd, peer.data(), peer.size()) == 0) {
+  if (sys::connect(state_->fd, peer.data(), peer.size()) == 0) {
     ec.clear();
     return;
   }
@@ -206,7 +205,7 @@ void socket::connect(const address& peer, std::error_code& ec) {
   if ((ec = state_->wait(state_->write_watch, deadline))) return;
   int err = 0;
   socklen_t len = sizeof(err);
-  ::getsockopt(state_->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  sys::getsockopt(state_->fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err)
     ec.assign(err, std::system_category());
   else
@@ -232,9 +231,8 @@ std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
     if (flags != 0) return not_through_tls(ec);
     return state_->tls->recv(*state_, buf, deadline, ec);
   }
-  const auto n = retry_io(*state_, state_->read_watch, deadline, ec, [&](int fd) {
-    return detail::sys::recv(fd, buf.data(), buf.size(), flags);
-  });
+  const auto n = retry_io(*state_, state_->read_watch, deadline, ec,
+                          [&](int fd) { return sys::recv(fd, buf.data(), buf.size(), flags); });
   // A stream read that did not fill the buffer emptied the socket: the next recv waits for
   // the edge instead of first failing with EAGAIN (one syscall less per request/response).
   if (n > 0 && n < buf.size() && flags == 0 && state_->type == SOCK_STREAM)
@@ -254,7 +252,7 @@ std::pair<std::size_t, address> socket::recvfrom(std::span<char> buf, int flags,
   socklen_t len = 0;
   const auto n = retry_io(*state_, state_->read_watch, ec, [&](int fd) {
     len = peer.capacity();
-    return detail::sys::recvfrom(fd, buf.data(), buf.size(), flags, peer.data(), &len);
+    return sys::recvfrom(fd, buf.data(), buf.size(), flags, peer.data(), &len);
   });
   if (!ec) peer.resize(len);
   return {n, peer};
@@ -270,7 +268,7 @@ std::size_t send_some(detail::SocketState& s, std::string_view data, int flags,
                       detail::Deadline& deadline, std::error_code& ec) {
   if (s.tls) return flags == 0 ? s.tls->send(s, data, deadline, ec) : not_through_tls(ec);
   return retry_io(s, s.write_watch, deadline, ec, [&](int fd) {
-    return detail::sys::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
+    return sys::send(fd, data.data(), data.size(), flags | MSG_NOSIGNAL);
   });
 }
 
@@ -305,8 +303,8 @@ std::size_t socket::sendto(std::string_view data, const address& peer, int flags
   if (missing(state_, ec)) return 0;
   if (state_->tls) return not_through_tls(ec);
   return retry_io(*state_, state_->write_watch, ec, [&](int fd) {
-    return detail::sys::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, peer.data(),
-                               peer.size());
+    return sys::sendto(fd, data.data(), data.size(), flags | MSG_NOSIGNAL, peer.data(),
+                       peer.size());
   });
 }
 
@@ -324,7 +322,7 @@ namespace {
   std::size_t total = 0;
   while (total < count) {
     const auto want = std::min(sizeof(buf), count - total);
-    const auto n = ::pread(file_fd, buf, want, offset + static_cast<off_t>(total));
+    const auto n = sys::pread(file_fd, buf, want, offset + static_cast<off_t>(total));
     if (n < 0) {
       if (errno == EINTR) continue;
       ec = detail::last_os_error();
@@ -355,7 +353,7 @@ std::size_t socket::sendfile(int file_fd, off_t offset, std::optional<std::size_
     off_t at = offset + static_cast<off_t>(total);
     const auto chunk = std::min<std::size_t>(limit - total, 1 << 30);
     const auto n = retry_io(*state_, state_->write_watch, ec,
-                            [&](int fd) { return detail::sys::sendfile(fd, file_fd, &at, chunk); });
+                            [&](int fd) { return sys::sendfile(fd, file_fd, &at, chunk); });
     if (ec || n == 0) break;
     total += n;
   }
@@ -368,7 +366,7 @@ std::size_t socket::sendfile(int file_fd, off_t offset, std::optional<std::size_
 }
 
 void socket::shutdown(int how, std::error_code& ec) {
-  call_now(state_.get(), ec, [&](int fd) { return detail::sys::shutdown(fd, how); });
+  call_now(state_.get(), ec, [&](int fd) { return sys::shutdown(fd, how); });
 }
 
 void socket::shutdown(int how) {
@@ -387,7 +385,7 @@ void socket::setblocking(bool blocking) {
 }
 
 void socket::setsockopt(int level, int name, const void* value, socklen_t size) {
-  if (::setsockopt(fileno(), level, name, value, size) < 0)
+  if (sys::setsockopt(fileno(), level, name, value, size) < 0)
     detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "setsockopt");
 }
 
@@ -398,7 +396,7 @@ void socket::setsockopt(int level, int name, int value) {
 int socket::getsockopt(int level, int name) const {
   int value = 0;
   socklen_t len = sizeof(value);
-  if (::getsockopt(fileno(), level, name, &value, &len) < 0)
+  if (sys::getsockopt(fileno(), level, name, &value, &len) < 0)
     detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "getsockopt");
   return value;
 }
@@ -406,7 +404,7 @@ int socket::getsockopt(int level, int name) const {
 address socket::getsockname() const {
   address a;
   socklen_t len = a.capacity();
-  if (::getsockname(fileno(), a.data(), &len) < 0)
+  if (sys::getsockname(fileno(), a.data(), &len) < 0)
     detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "getsockname");
   a.resize(len);
   return a;
@@ -415,7 +413,7 @@ address socket::getsockname() const {
 address socket::getpeername() const {
   address a;
   socklen_t len = a.capacity();
-  if (::getpeername(fileno(), a.data(), &len) < 0)
+  if (sys::getpeername(fileno(), a.data(), &len) < 0)
     detail::throw_io_error(fileno() < 0 ? bad_fd() : detail::last_os_error(), "getpeername");
   a.resize(len);
   return a;

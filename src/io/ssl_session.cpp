@@ -5,7 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include "gevent/io_error.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::ssl::detail {
 namespace {
@@ -19,7 +19,7 @@ bool retryable(int err) { return gevent::detail::would_block(err) || err == EINT
 int bio_write(BIO* bio, const char* data, std::size_t size, std::size_t* written) {
   BioTarget& target = target_of(bio);
   BIO_clear_retry_flags(bio);
-  const auto n = gevent::detail::sys::send(target.state->fd, data, size, MSG_NOSIGNAL);
+  const auto n = gevent::sys::send(target.state->fd, data, size, MSG_NOSIGNAL);
   if (n >= 0) {
     *written = static_cast<std::size_t>(n);
     return 1;
@@ -32,7 +32,7 @@ int bio_write(BIO* bio, const char* data, std::size_t size, std::size_t* written
 int bio_read(BIO* bio, char* buf, std::size_t size, std::size_t* read) {
   BioTarget& target = target_of(bio);
   BIO_clear_retry_flags(bio);
-  const auto n = gevent::detail::sys::recv(target.state->fd, buf, size, 0);
+  const auto n = gevent::sys::recv(target.state->fd, buf, size, 0);
   if (n > 0) {
     *read = static_cast<std::size_t>(n);
     return 1;

@@ -1,7 +1,7 @@
 // One TLS connection: the TlsLayer a wrapped socket's recv/send go through.
 //
 // OpenSSL runs non-blocking over the socket's O_NONBLOCK fd through a small BIO of our own
-// (not SSL_set_fd): it calls detail::sys::recv/send like the rest of the library (so the
+// (not SSL_set_fd): it calls sys::recv/send like the rest of the library (so the
 // monkey layer's hooks are never re-entered) and sends with MSG_NOSIGNAL (a peer that reset
 // the connection is an EPIPE error, not a SIGPIPE). When OpenSSL wants to read or write, the
 // greenlet waits on the socket's read_watch/write_watch, within the call's Deadline.

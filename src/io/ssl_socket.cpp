@@ -8,6 +8,7 @@
 #include "gevent/ssl.hpp"
 #include "io/socket_state.hpp"
 #include "io/ssl_session.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::ssl {
 
@@ -31,7 +32,7 @@ std::error_code no_session(const gevent::socket& s) {
 bool is_connected(int fd) {
   sockaddr_storage peer;
   socklen_t len = sizeof(peer);
-  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+  return sys::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
 }
 
 // SSLError (SSLCertVerificationError for a failed verification) with the session's words
@@ -75,7 +76,7 @@ SSLSocket SSLContext::wrap_socket(gevent::socket&& sock, bool server_side,
   // waits for the peer's delayed ACK (40 ms). nginx sets TCP_NODELAY on TLS connections too.
   if (sock.family() == AF_INET || sock.family() == AF_INET6) {
     const int on = 1;
-    ::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    sys::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
   }
   SSLSocket tls(std::move(sock));
   tls.state().tls = std::make_unique<TlsSession>(

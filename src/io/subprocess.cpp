@@ -12,7 +12,7 @@
 #include "gevent/loop.hpp"
 #include "io/subprocess_spawn.hpp"
 #include "io/subprocess_state.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::subprocess {
 namespace {
@@ -46,7 +46,7 @@ class Orphans {
     std::lock_guard lock(mutex_);
     std::erase_if(pids_, [](pid_t pid) {
       int status = 0;
-      const pid_t reaped = gevent::detail::sys::waitpid(pid, &status, WNOHANG);
+      const pid_t reaped = sys::waitpid(pid, &status, WNOHANG);
       if (reaped == 0 || (reaped < 0 && errno == EINTR)) return false;
       if (reaped < 0) loop::take_reaped_status(pid);  // libev's default loop reaped it
       return true;
@@ -141,7 +141,7 @@ int Popen::wait(MaybeDuration timeout) {
 // A child reaped already may have given its pid to another process: leave it alone.
 void Popen::send_signal(int signum) {
   if (poll()) return;
-  if (::kill(pid(), signum) < 0 && errno != ESRCH)
+  if (sys::kill(pid(), signum) < 0 && errno != ESRCH)
     throw std::system_error(
         errno, std::system_category(),
         "gevent::subprocess::Popen::send_signal(" + std::to_string(signum) + ")");

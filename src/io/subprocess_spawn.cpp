@@ -12,7 +12,7 @@
 #include <system_error>
 
 #include "gevent/loop.hpp"
-#include "io/sys.hpp"
+#include "sys/libc.hpp"
 
 extern char** environ;
 
@@ -32,7 +32,7 @@ void check_spawn(int error, const char* what) {
 // An fd at 3 or above, close-on-exec, so that setting up 0, 1 and 2 in the child never
 // overwrites another stream's source.
 UniqueFd high_cloexec_dup(int fd, const char* stream) {
-  const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int dup = sys::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (dup < 0) throw_errno(errno, std::string(stream) + " fd " + std::to_string(fd));
   return UniqueFd(dup);
 }
@@ -177,8 +177,7 @@ UniqueFd redirect(FileActions& actions, const Stream& stream, int target,
       break;
   }
   int fds[2];
-  if (gevent::detail::sys::pipe2(fds, O_CLOEXEC) < 0)
-    throw_errno(errno, std::string(name) + " pipe");
+  if (sys::pipe2(fds, O_CLOEXEC) < 0) throw_errno(errno, std::string(name) + " pipe");
   UniqueFd read_end(fds[0]), write_end(fds[1]);
   UniqueFd child_end = target == 0 ? std::move(read_end) : std::move(write_end);
   UniqueFd ours = target == 0 ? std::move(write_end) : std::move(read_end);
@@ -191,14 +190,14 @@ UniqueFd redirect(FileActions& actions, const Stream& stream, int target,
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) gevent::detail::sys::close(fd_);
+    if (fd_ >= 0) sys::close(fd_);
     fd_ = other.release();
   }
   return *this;
 }
 
 UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) gevent::detail::sys::close(fd_);
+  if (fd_ >= 0) sys::close(fd_);
 }
 
 SpawnedChild spawn_process(const std::vector<std::string>& args, const Options& options) {
@@ -222,8 +221,8 @@ SpawnedChild spawn_process(const std::vector<std::string>& args, const Options& 
 
   int error = 0;
   loop::spawn_child([&] {
-    error = posix_spawn(&child.pid, program.c_str(), actions.get(), attributes.get(), argv.data(),
-                        options.env ? envp.data() : environ);
+    error = sys::posix_spawn(&child.pid, program.c_str(), actions.get(), attributes.get(),
+                             argv.data(), options.env ? envp.data() : environ);
     return error == 0 ? child.pid : -1;
   });
   if (error != 0) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "loop/backend_common.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::loop::detail {
 namespace {
@@ -364,7 +365,7 @@ class UvChildWatcher final : public UvWatcher<ChildWatcher, uv_signal_t> {
 
 void UvChildWatcher::reap() {
   int status = 0;
-  const pid_t reaped = waitpid(pid_ == 0 ? -1 : pid_, &status, WNOHANG);
+  const pid_t reaped = sys::waitpid(pid_ == 0 ? -1 : pid_, &status, WNOHANG);
   if (reaped <= 0) return;
   rpid_ = reaped;
   rstatus_ = status;
@@ -451,9 +452,9 @@ class UvIoWatcher final : public WatcherBase<IoWatcher> {
 // uv_poll_init() makes the fd non-blocking as a side effect; libev leaves it alone, and
 // the contract only watches, so put the flag back.
 int init_poll_keeping_fd_flags(uv_loop_t* loop, uv_poll_t* handle, int fd) {
-  const int flags = fcntl(fd, F_GETFL);
+  const int flags = sys::fcntl(fd, F_GETFL);
   const int status = uv_poll_init(loop, handle, fd);
-  if (status == 0 && flags != -1 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
+  if (status == 0 && flags != -1 && (flags & O_NONBLOCK) == 0) sys::fcntl(fd, F_SETFL, flags);
   return status;
 }
 

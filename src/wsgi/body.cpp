@@ -5,18 +5,19 @@
 #include <system_error>
 
 #include "gevent/pywsgi/application.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent::pywsgi {
 
 Body Body::file(int fd, off_t offset, std::optional<std::size_t> count) {
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
+  if (sys::fstat(fd, &st) != 0) {
     const int err = errno;
-    ::close(fd);
+    sys::close(fd);
     throw std::system_error(err, std::system_category(), "gevent::pywsgi: Body::file");
   }
   if (offset < 0 || (!count && offset > st.st_size)) {
-    ::close(fd);
+    sys::close(fd);
     throw std::invalid_argument("gevent::pywsgi: Body::file offset outside the file");
   }
   const std::size_t size = count ? *count : static_cast<std::size_t>(st.st_size - offset);
@@ -24,7 +25,7 @@ Body Body::file(int fd, off_t offset, std::optional<std::size_t> count) {
 }
 
 Body Body::file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = sys::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw std::system_error(errno, std::system_category(), "gevent::pywsgi: cannot open " + path);
   return file(fd);
@@ -42,7 +43,7 @@ Body& Body::operator=(Body&& other) noexcept {
 Body::~Body() { close_file(); }
 
 void Body::close_file() noexcept {
-  if (auto* f = std::get_if<File>(&content_)) ::close(f->fd);
+  if (auto* f = std::get_if<File>(&content_)) sys::close(f->fd);
 }
 
 }  // namespace gevent::pywsgi

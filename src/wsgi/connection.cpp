@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "sys/libc.hpp"
 #include "wsgi/response_text.hpp"
 
 namespace gevent::pywsgi::detail {
@@ -36,7 +37,7 @@ void set_nodelay(gevent::socket& sock) {
   // Each answer goes out in one send, so Nagle's algorithm could only delay it.
   if (sock.family() == AF_INET || sock.family() == AF_INET6) {
     const int on = 1;
-    ::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    sys::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   }
 }
 

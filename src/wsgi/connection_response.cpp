@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "sys/libc.hpp"
 #include "wsgi/connection.hpp"
 #include "wsgi/http_chars.hpp"
 #include "wsgi/http_internal.hpp"
@@ -198,7 +199,7 @@ void Connection::send_file(Body::File& file) {
     std::string piece;
     for (std::size_t done = 0; done < file.count;) {
       piece.resize(std::min(kFileCopyPiece, file.count - done));
-      const ssize_t n = ::pread(file.fd, piece.data(), piece.size(), file.offset + done);
+      const ssize_t n = sys::pread(file.fd, piece.data(), piece.size(), file.offset + done);
       if (n <= 0) application_error("the file body ended before its announced size");
       piece.resize(static_cast<std::size_t>(n));
       write_body_bytes(piece);
