@@ -3,6 +3,7 @@
 //   GEVENT_LOOP         libev (default) | libuv      the hub's event-loop backend
 //   GEVENT_STACK_SIZE   bytes, or with K/M suffix    default greenlet stack (128K; 512K under ASan)
 //   GEVENT_RESOLVER     thread (default)|ares|block  each hub's name resolver (resolver.hpp)
+//   GEVENT_THREADPOOL_SIZE  a positive count         threads of each hub's pool (default 10)
 //   GEVENTARES_SERVERS  ip[:port],[ipv6]:port,...    DNS servers for ares (else resolv.conf's)
 //   GEVENTARES_TIMEOUT  seconds, e.g. 0.5            ares: wait for one server's answer
 //   GEVENTARES_TRIES    a positive count             ares: tries per server
@@ -26,6 +27,8 @@ struct Config {
   std::size_t stack_size = (GEVENT_ASAN ? 512 : 128) * 1024;
   // Read when a hub makes its resolver (its first lookup); ares_* when it makes its channel.
   std::string resolver = "thread";
+  // Read when a hub makes its thread pool (Hub::threadpool(), first use).
+  std::size_t threadpool_size = 10;
   std::string ares_servers;    // empty: /etc/resolv.conf's
   MaybeDuration ares_timeout;  // unset: c-ares's (resolv.conf's "timeout:", else 5 s)
   int ares_tries = 0;          // 0: c-ares's (resolv.conf's "attempts:", else 4)

@@ -14,6 +14,7 @@
 
 #include "gevent/detail/greenlet_base.hpp"
 #include "gevent/detail/hub_bound.hpp"
+#include "gevent/detail/hub_service.hpp"
 #include "gevent/detail/ready_queue.hpp"
 #include "gevent/detail/ref.hpp"
 #include "gevent/detail/timer_queue.hpp"
@@ -70,17 +71,29 @@ class Hub {
   // (normally main).
   bool join(MaybeDuration timeout = {});
 
-  // This hub's thread pool (gevent's hub.threadpool), created on first use with at most
-  // GEVENT_THREADPOOL_SIZE threads (default 10; malformed: std::invalid_argument). Defined by
-  // the sync layer, in gevent/threadpool.hpp.
-  ThreadPool& threadpool();
+  // This hub's service of type `Service` (a detail::HubService, made as Service(Hub&)),
+  // created on first use; see gevent/detail/hub_service.hpp. From the hub's thread only.
+  template <class Service>
+  Service& service() {
+    const std::size_t key = detail::service_key<Service>();
+    if (key < service_slots_.size() && service_slots_[key]) [[likely]]
+      return static_cast<Service&>(*service_slots_[key]);
+    return static_cast<Service&>(add_service(key, &make_service<Service>));
+  }
+
+  // This hub's thread pool (gevent's hub.threadpool), created on first use with
+  // config().threadpool_size threads. A service of the sync layer: include
+  // gevent/threadpool.hpp, which defines it.
+  template <class Pool = ThreadPool>
+  Pool& threadpool();
 
   // After fork(), in the child (gevent.reinit; gevent::fork() calls it): recreates the
   // loop's kernel objects, which the child would otherwise share with the parent, drops
   // cross-thread wake-up state that a thread may have left half-written at the fork, and
-  // abandons the thread pool, whose threads did not survive the fork: its queued jobs fail,
-  // its running ones never finish, and its memory is leaked, as its threads cannot be joined.
-  // Call it on the forking thread's hub, in the child only.
+  // tells every service (gevent/detail/hub_service.hpp): the thread pool, whose threads did not
+  // survive the fork, is abandoned (its queued jobs fail, its running ones never finish, and
+  // its memory is leaked, as its threads cannot be joined) and the next threadpool() makes a
+  // new one. Call it on the forking thread's hub, in the child only.
   void reinit();
 
   // Counts for leak checks and monitoring.
@@ -104,6 +117,13 @@ class Hub {
   // Suspends the current greenlet until something schedules it, then throws whatever was
   // thrown into it meanwhile (kill, Timeout). From the hub itself: BlockingSwitchOutError.
   void switch_out();
+  // The same suspension for callers that must not throw (a hooked libc call inside C code, a
+  // coroutine's awaiter): returns false, without switching, when a kill or Timeout is already
+  // due, and false when one arrived meanwhile; either stays pending, to be thrown at the next
+  // throwing switch point. Call it from a greenlet (in_hub() false), never from the hub.
+  bool switch_out_nothrow() noexcept;
+  // Throws the kill or Timeout due in the current greenlet, if any.
+  void throw_pending();
   // Schedules the current greenlet at the back of the run queue and switches out.
   void yield() {
     if (in_hub()) throw_blocking_in_hub("sleep/yield");
@@ -160,7 +180,13 @@ class Hub {
   void discard_ready_queue();
   void run_threadsafe_callbacks();
   void reset_threadsafe_state_after_fork();
-  void abandon_threadpool_after_fork();  // defined by the sync layer, with threadpool()
+  template <class Service>
+  static std::unique_ptr<detail::HubService> make_service(Hub& hub) {
+    return std::unique_ptr<detail::HubService>(new Service(hub));
+  }
+  detail::HubService& add_service(std::size_t key,
+                                  std::unique_ptr<detail::HubService> (*make)(Hub&));
+  void destroy_services();
   bool await_threadsafe_callbacks_briefly();
 
   std::thread::id thread_;
@@ -189,9 +215,11 @@ class Hub {
   detail::HubBoundList bound_;
   DirectPoller* direct_poller_ = nullptr;
   int direct_polls_ = 0;  // in a row, without running the loop
-  // Last, so that even when ~Hub() returns early its threads are joined while the loop and
-  // threadsafe_wakeup_ still exist. A function-pointer deleter: core does not see sync.
-  std::unique_ptr<ThreadPool, void (*)(ThreadPool*)> threadpool_{nullptr, nullptr};
+  // Last, so that even when ~Hub() returns early (exit from a greenlet) the services (a thread
+  // pool's threads) go while the loop and threadsafe_wakeup_ still exist.
+  std::vector<detail::HubService*> service_slots_;  // by service_key<T>(); null: none yet
+  std::vector<std::unique_ptr<detail::HubService>> services_;  // in creation order
+  bool services_closed_ = false;
 };
 
 // This thread's hub (gevent.get_hub()).

@@ -50,6 +50,8 @@ namespace gevent {
 
 namespace detail {
 
+class HubThreadPool;
+
 // One job of a thread pool: run() on a worker thread, then deliver() (or, if it never ran,
 // abandon()) on the hub's thread.
 class ThreadPoolJob {
@@ -162,7 +164,7 @@ class ThreadPool {
   std::size_t pending() const;
 
  private:
-  friend class Hub;  // Hub::threadpool() builds the hub's own pool
+  friend class detail::HubThreadPool;  // builds the hub's own pool, abandons it after fork()
   ThreadPool(std::size_t size, Hub& hub);
 
   void submit(std::unique_ptr<detail::ThreadPoolJob> job);
@@ -185,5 +187,27 @@ class ThreadPool {
   std::size_t running_ = 0;
   std::vector<std::jthread> workers_;  // touched by the hub's thread only
 };
+
+namespace detail {
+
+// The hub's own pool, as a service of the hub (Hub::threadpool()).
+class HubThreadPool final : public HubService {
+ public:
+  explicit HubThreadPool(Hub& hub) : hub_(hub) {}
+  ~HubThreadPool() override;
+  ThreadPool& pool();
+  void after_fork_in_child() override;
+
+ private:
+  Hub& hub_;
+  std::unique_ptr<ThreadPool> pool_;  // made on first use, again after a fork
+};
+
+}  // namespace detail
+
+template <class Pool>
+Pool& Hub::threadpool() {
+  return service<detail::HubThreadPool>().pool();
+}
 
 }  // namespace gevent

@@ -31,13 +31,14 @@ std::string parse_resolver(std::string_view text) {
                               "': expected thread, ares or block");
 }
 
-int parse_tries(std::string_view text) {
-  int tries = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), tries);
-  if (error != std::errc() || end != text.data() + text.size() || tries <= 0)
-    throw std::invalid_argument("GEVENTARES_TRIES='" + std::string(text) +
-                                "': expected a positive number of tries");
-  return tries;
+template <class Count>
+Count parse_count(std::string_view name, std::string_view text, const char* of_what) {
+  Count count = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (error != std::errc() || end != text.data() + text.size() || count <= 0)
+    throw std::invalid_argument(std::string(name) + "='" + std::string(text) +
+                                "': expected a positive number of " + of_what);
+  return count;
 }
 
 MaybeDuration parse_seconds(std::string_view name, std::string_view text) {
@@ -60,7 +61,9 @@ Config from_environment() {
   if (const char* timeout = std::getenv("GEVENTARES_TIMEOUT"); timeout && *timeout)
     config.ares_timeout = parse_seconds("GEVENTARES_TIMEOUT", timeout);
   if (const char* tries = std::getenv("GEVENTARES_TRIES"); tries && *tries)
-    config.ares_tries = parse_tries(tries);
+    config.ares_tries = parse_count<int>("GEVENTARES_TRIES", tries, "tries");
+  if (const char* size = std::getenv("GEVENT_THREADPOOL_SIZE"); size && *size)
+    config.threadpool_size = parse_count<std::size_t>("GEVENT_THREADPOOL_SIZE", size, "threads");
   return config;
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -114,7 +115,7 @@ Hub::~Hub() {
     return;
   }
   kill_live_greenlets();
-  threadpool_.reset();  // joins its threads; may queue wake-ups, so before discard_ready_queue
+  destroy_services();  // a pool joins its threads and may queue wake-ups: before the queue goes
   discard_ready_queue();
   bound_.close_all();
   idle_signal_.reset();
@@ -124,6 +125,34 @@ Hub::~Hub() {
   stacks_->release(hub_->stack);
   detail::uninstall_overflow_stack();
   if (this_thread_ == this) this_thread_ = nullptr;
+}
+
+std::size_t detail::next_service_key() {
+  static std::atomic<std::size_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+detail::HubService& Hub::add_service(std::size_t key,
+                                     std::unique_ptr<detail::HubService> (*make)(Hub&)) {
+  if (services_closed_)
+    throw std::logic_error("gevent: a hub service was asked for while the hub is being destroyed");
+  std::unique_ptr<detail::HubService> made = make(*this);  // may make the services it needs
+  if (key >= service_slots_.size()) service_slots_.resize(key + 1, nullptr);
+  service_slots_[key] = made.get();
+  services_.push_back(std::move(made));
+  return *services_.back();
+}
+
+// Newest first: a service made while another was being made (that one needed it) goes later.
+void Hub::destroy_services() {
+  services_closed_ = true;
+  while (!services_.empty()) {
+    std::unique_ptr<detail::HubService> last = std::move(services_.back());
+    services_.pop_back();
+    std::replace(service_slots_.begin(), service_slots_.end(), last.get(),
+                 static_cast<detail::HubService*>(nullptr));
+    last.reset();
+  }
 }
 
 // Whatever is still queued when the hub goes: callbacks that will never run, and greenlets
@@ -345,6 +374,19 @@ void Hub::switch_out() {
   current_ = hub_.get();
   context::switch_to(self, *hub_);
   if (std::exception_ptr pending = self.take_pending()) std::rethrow_exception(pending);
+}
+
+bool Hub::switch_out_nothrow() noexcept {
+  GreenletBase& self = *current_;
+  if (self.has_pending()) return false;
+  detail::check_canary(self);
+  current_ = hub_.get();
+  context::switch_to(self, *hub_);
+  return !self.has_pending();
+}
+
+void Hub::throw_pending() {
+  if (std::exception_ptr pending = current_->take_pending()) std::rethrow_exception(pending);
 }
 
 void Hub::throw_blocking_in_hub(const char* what) {

@@ -8,7 +8,7 @@ namespace gevent {
 void Hub::reinit() {
   loop_->reinit();
   reset_threadsafe_state_after_fork();
-  abandon_threadpool_after_fork();
+  for (const auto& service : services_) service->after_fork_in_child();
 }
 
 // Only the forking thread lives on in the child. Another thread that held the mutex at the

@@ -27,8 +27,10 @@ void Waiter::wake() {
   if (waiting_) hub_.schedule(owner_);
 }
 
-bool Waiter::wait(MaybeDuration timeout) {
-  if (woken_) return true;
+// suspend() switches out once; it returns false when the wait must end as interrupted.
+template <class Suspend>
+WaitResult Waiter::wait_with(MaybeDuration timeout, Suspend suspend) {
+  if (woken_) return WaitResult::woken;
   WakeTimer timer(hub_, owner_);
   if (timeout) {
     timer.start(timeout.value());
@@ -42,8 +44,20 @@ bool Waiter::wait(MaybeDuration timeout) {
       waiter.timer_ = nullptr;
     }
   } done{*this};
-  while (!woken_ && !timer.expired()) hub_.switch_out();
-  return woken_;
+  while (!woken_ && !timer.expired())
+    if (!suspend()) return WaitResult::interrupted;
+  return woken_ ? WaitResult::woken : WaitResult::timed_out;
+}
+
+bool Waiter::wait(MaybeDuration timeout) {
+  return wait_with(timeout, [this] {
+           hub_.switch_out();
+           return true;
+         }) == WaitResult::woken;
+}
+
+WaitResult Waiter::wait_nothrow(MaybeDuration timeout) {
+  return wait_with(timeout, [this] { return hub_.switch_out_nothrow(); });
 }
 
 bool wait_ready(Linkable& object, MaybeDuration timeout) {

@@ -1,9 +1,7 @@
 #include "io/reactor.hpp"
 
-#include <pthread.h>
 #include <sys/epoll.h>
 
-#include <mutex>
 #include <string>
 #include <system_error>
 
@@ -18,10 +16,11 @@ namespace gevent::detail {
 // batches mean fewer epoll_wait calls under load (bench/echo.sh: 1000 connections).
 constexpr int kBatch = 1024;
 
-class Reactor final : public HubBound, public Hub::DirectPoller {
+// A service of the hub (Hub::service<Reactor>()): made at the first wait on a socket.
+class Reactor final : public HubService, public Hub::DirectPoller {
  public:
-  // This thread's reactor, for `hub` (this thread's hub), created on first use.
-  static Reactor& of(Hub& hub);
+  explicit Reactor(Hub& hub);
+  ~Reactor() override;
 
   void add(Registration& r);
   void watch_writable(Registration& r);
@@ -34,54 +33,38 @@ class Reactor final : public HubBound, public Hub::DirectPoller {
   }
 
  private:
-  explicit Reactor(Hub& hub);
-  ~Reactor();
-  void hub_closing() override { delete this; }
   void open();
   void dispatch();
   bool poll_now() override;
-  void rebuild_after_fork();
-  static void on_fork_child();
+  // In a child after fork() the epoll set is still the parent's: events for the child's
+  // sockets would reach the parent. The child gets a set of its own, with the same sockets.
+  void after_fork_in_child() override;
 
   Hub& hub_;
   int epfd_ = -1;
   std::unique_ptr<loop::IoWatcher> watcher_;
   int waiting_ = 0;
   IntrusiveList<Registration, &Registration::in_reactor_> registrations_;
-  bool forked_ = false;
   bool busy_ = false;  // the last epoll_wait found events: the next one likely will too
   epoll_event events_[kBatch];
 };
 
-namespace {
-thread_local Reactor* this_thread_reactor = nullptr;
-std::once_flag fork_handler_installed;
-}  // namespace
-
-Reactor& Reactor::of(Hub& hub) {
-  Reactor* reactor = this_thread_reactor;
-  if (!reactor) {
-    std::call_once(fork_handler_installed,
-                   [] { ::pthread_atfork(nullptr, nullptr, &Reactor::on_fork_child); });
-    reactor = new Reactor(hub);
-  } else if (reactor->forked_) {
-    reactor->rebuild_after_fork();
-  }
-  return *reactor;
-}
-
 Reactor::Reactor(Hub& hub) : hub_(hub) {
   open();
-  hub_.attach(*this);
   hub_.set_direct_poller(this);
-  this_thread_reactor = this;
 }
 
+// The hub's greenlets are gone, so no registration has a waiter; the sockets that outlive
+// the hub forget it.
 Reactor::~Reactor() {
+  while (Registration* r = registrations_.front()) {
+    registrations_.erase(*r);
+    r->reactor_ = nullptr;
+    r->hub_ = nullptr;
+  }
   if (hub_.direct_poller() == this) hub_.set_direct_poller(nullptr);
   watcher_.reset();  // before its fd goes
   if (epfd_ >= 0) sys::close(epfd_);
-  if (this_thread_reactor == this) this_thread_reactor = nullptr;
 }
 
 void Reactor::open() {
@@ -90,15 +73,7 @@ void Reactor::open() {
   watcher_ = hub_.loop().io(epfd_, loop::READ, [this](int) { dispatch(); });
 }
 
-// In a child after fork() the epoll set is still the parent's: events for the child's
-// sockets would reach the parent. Only a flag here (the loop is not yet reinitialized);
-// the child's next wait builds a set of its own.
-void Reactor::on_fork_child() {
-  if (this_thread_reactor) this_thread_reactor->forked_ = true;
-}
-
-void Reactor::rebuild_after_fork() {
-  forked_ = false;
+void Reactor::after_fork_in_child() {
   watcher_.reset();
   sys::close(epfd_);
   open();
@@ -145,7 +120,7 @@ void Reactor::dispatch() {
 
 // Only while busy: an idle set would cost a doomed epoll_wait before the loop's blocking one.
 bool Reactor::poll_now() {
-  if (!busy_ || waiting_ == 0 || forked_) return false;
+  if (!busy_ || waiting_ == 0) return false;
   dispatch();
   return busy_;
 }
@@ -158,24 +133,17 @@ std::uint32_t Registration::interest() const {
 void Registration::join(Hub& hub, Side side) {
   release();
   watch_writable_ = side == kWrite;
-  Reactor& reactor = Reactor::of(hub);
+  Reactor& reactor = hub.service<Reactor>();
   reactor.add(*this);
   reactor_ = &reactor;
   hub_ = &hub;
-  hub.attach(*this);
 }
 
 void Registration::release() {
   if (reactor_) reactor_->remove(*this);
-  if (hub_) hub_->detach(*this);
   reactor_ = nullptr;
   hub_ = nullptr;
   hung_up_ = false;
-}
-
-void Registration::hub_closing() {
-  reactor_ = nullptr;  // the reactor closes with the hub, its epoll set with it
-  hub_ = nullptr;
 }
 
 void Registration::ready(SideState& side) {

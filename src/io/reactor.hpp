@@ -13,7 +13,6 @@
 #include <memory>
 #include <system_error>
 
-#include "gevent/detail/hub_bound.hpp"
 #include "gevent/detail/intrusive_list.hpp"
 #include "gevent/duration.hpp"
 
@@ -27,12 +26,14 @@ class Reactor;
 class Waiter;
 
 // One socket fd in its hub's reactor, with a waiting greenlet per direction.
-class Registration final : public HubBound {
+class Registration final {
  public:
   enum Side { kRead = 0, kWrite = 1 };
 
   Registration() = default;
   ~Registration() { release(); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
 
   // Suspends the calling greenlet until the fd becomes ready for `side` (an edge reported
   // after the call began), `timeout` passes (errc::timed_out) or cancel() (its reason).
@@ -71,7 +72,6 @@ class Registration final : public HubBound {
   };
   void on_events(std::uint32_t events);
   static void ready(SideState& side);
-  void hub_closing() override;
   // Joins `hub`'s reactor, watching writability only if `side` is kWrite.
   void join(Hub& hub, Side side);
   std::uint32_t interest() const;

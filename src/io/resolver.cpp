@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "gevent/config.hpp"
-#include "gevent/detail/hub_bound.hpp"
+#include "gevent/detail/hub_service.hpp"
 #include "gevent/hub.hpp"
 #include "io/resolver_impl.hpp"
 
@@ -52,32 +52,16 @@ std::unique_ptr<Resolver> make_resolver(Hub& hub) {
                               "': expected thread, ares or block");
 }
 
-// The resolver of this thread's hub, made on first use. The hub owns it (as a HubBound) and
-// deletes it once its greenlets are gone, so no greenlet can still wait on it; a thread_local
-// owner would go before them at thread exit.
-class HubResolver final : public detail::HubBound {
+// The resolver of a hub, a service of the hub: made on first use, destroyed with the hub
+// once its greenlets are gone, so no greenlet can still wait on it.
+class HubResolver final : public detail::HubService {
  public:
-  static Resolver& of(Hub& hub) {
-    if (!current_) {
-      auto made = std::unique_ptr<HubResolver>(new HubResolver(make_resolver(hub)));
-      hub.attach(*made);
-      current_ = made.release();
-    }
-    return *current_->resolver_;
-  }
+  explicit HubResolver(Hub& hub) : resolver_(make_resolver(hub)) {}
+  Resolver& resolver() { return *resolver_; }
 
  private:
-  explicit HubResolver(std::unique_ptr<Resolver> resolver) : resolver_(std::move(resolver)) {}
-  void hub_closing() override {
-    current_ = nullptr;
-    delete this;
-  }
-
-  static constinit thread_local HubResolver* current_;
   std::unique_ptr<Resolver> resolver_;
 };
-
-constinit thread_local HubResolver* HubResolver::current_ = nullptr;
 
 }  // namespace
 
@@ -86,7 +70,7 @@ const std::error_category& gai_category() noexcept {
   return category;
 }
 
-Resolver& get_resolver() { return HubResolver::of(Hub::current()); }
+Resolver& get_resolver() { return Hub::current().service<HubResolver>().resolver(); }
 
 // --- Resolver: both error forms over each kind's lookups ---
 

@@ -18,8 +18,12 @@ struct RawWait {
   std::error_code reason;  // set by cancel_wait()
 };
 
-// This thread's raw-fd waits, for cancel_wait(). Few at a time: a vector will do.
-thread_local std::vector<RawWait*> raw_waits;
+// A hub's raw-fd waits, for cancel_wait(): a service of the hub. Few at a time: a vector
+// will do.
+struct RawWaits final : detail::HubService {
+  explicit RawWaits(Hub&) {}
+  std::vector<RawWait*> waits;
+};
 
 void wait_fd(int fd, int events, MaybeDuration timeout, const char* what) {
   Hub& hub = Hub::current();
@@ -27,11 +31,13 @@ void wait_fd(int fd, int events, MaybeDuration timeout, const char* what) {
   detail::Waiter waiter;
   RawWait wait{fd, waiter, {}};
   const auto watcher = hub.loop().io(fd, events, [&waiter](int) { waiter.wake(); });
+  std::vector<RawWait*>& raw_waits = hub.service<RawWaits>().waits;
   raw_waits.push_back(&wait);
   struct Unregister {
+    std::vector<RawWait*>& waits;
     RawWait* wait;
-    ~Unregister() { std::erase(raw_waits, wait); }
-  } unregister{&wait};
+    ~Unregister() { std::erase(waits, wait); }
+  } unregister{raw_waits, &wait};
   watcher->start();
   detail::throw_if(waiter.wait(timeout) ? wait.reason : std::make_error_code(std::errc::timed_out),
                    what);
@@ -48,8 +54,10 @@ void wait_readwrite(int fd, MaybeDuration timeout) {
 }
 
 int cancel_wait(int fd, std::error_code reason) {
+  Hub* hub = Hub::current_if_exists();
+  if (!hub) return 0;
   int woken = 0;
-  for (RawWait* wait : raw_waits) {
+  for (RawWait* wait : hub->service<RawWaits>().waits) {
     if (wait->fd != fd) continue;
     wait->reason = reason;
     wait->waiter.wake();

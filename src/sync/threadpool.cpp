@@ -1,39 +1,12 @@
 #include "gevent/threadpool.hpp"
 
-#include <charconv>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 
 #include "gevent/detail/spin.hpp"
 #include "gevent/exceptions.hpp"
 
 namespace gevent {
-namespace {
-
-constexpr std::size_t kDefaultHubThreadPoolSize = 10;
-
-std::size_t hub_threadpool_size() {
-  const char* text = std::getenv("GEVENT_THREADPOOL_SIZE");
-  if (!text || !*text) return kDefaultHubThreadPoolSize;
-  const std::string_view view(text);
-  std::size_t size = 0;
-  const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), size);
-  if (error != std::errc() || end != view.data() + view.size() || size == 0)
-    throw std::invalid_argument("GEVENT_THREADPOOL_SIZE='" + std::string(view) +
-                                "': expected a positive number of threads");
-  return size;
-}
-
-}  // namespace
-
-ThreadPool& Hub::threadpool() {
-  if (!threadpool_)
-    threadpool_ = {new ThreadPool(hub_threadpool_size(), *this),
-                   [](ThreadPool* doomed) { delete doomed; }};
-  return *threadpool_;
-}
 
 ThreadPool::ThreadPool(std::size_t size, Hub& hub) : hub_(hub), size_(size) {
   if (size == 0)

@@ -284,3 +284,76 @@ TEST_F(HubJoinTest, TwoGreenletsJoiningTheHubAtOnceBothReturn) {
 }
 
 }  // namespace
+
+namespace {
+
+// Per-hub services (gevent/detail/hub_service.hpp), with a log of their lives.
+std::vector<std::string> service_log;
+// Out of line: GCC 12 misreports string literals built into std::string inline here
+// (-Wstringop-overread).
+[[gnu::noinline]] void log_service_event(std::string event) {
+  service_log.push_back(std::move(event));
+}
+
+struct Needed final : gevent::detail::HubService {
+  explicit Needed(gevent::Hub&) { log_service_event("made needed"); }
+  ~Needed() override { log_service_event("destroyed needed"); }
+};
+
+struct Needing final : gevent::detail::HubService {
+  explicit Needing(gevent::Hub& hub) : needed(hub.service<Needed>()) {
+    log_service_event("made needing");
+  }
+  ~Needing() override { log_service_event("destroyed needing"); }
+  Needed& needed;
+};
+
+struct Later final : gevent::detail::HubService {
+  explicit Later(gevent::Hub& hub) : hub(hub) { log_service_event("made later"); }
+  ~Later() override {
+    // The hub's greenlets are gone, and its loop is still there.
+    log_service_event("destroyed later, live greenlets: " + std::to_string(hub.live_greenlets()) +
+                      ", loop: " + std::string(hub.backend()));
+  }
+  gevent::Hub& hub;
+};
+
+class HubServiceTest : public HubTest {};
+
+TEST_F(HubServiceTest, AServiceIsMadeOnFirstUseOncePerHub) {
+  service_log.clear();
+  gevent::Hub& hub = gevent::get_hub();
+  Needed& first = hub.service<Needed>();
+  EXPECT_EQ(&first, &hub.service<Needed>());
+  EXPECT_EQ(service_log, (std::vector<std::string>{"made needed"}));
+
+  Needed* other_hubs = nullptr;
+  std::thread([&] {
+    other_hubs = &gevent::get_hub().service<Needed>();
+    gevent::Hub::destroy_current();
+  }).join();
+  EXPECT_NE(other_hubs, &first);
+  EXPECT_EQ(service_log,
+            (std::vector<std::string>{"made needed", "made needed", "destroyed needed"}));
+}
+
+TEST_F(HubServiceTest, ServicesGoAfterTheGreenletsNewestFirstAndBeforeTheLoop) {
+  service_log.clear();
+  const std::string backend(gevent::get_hub().backend());
+  auto sleeper = gevent::spawn([] {
+    struct Unwound {
+      ~Unwound() { log_service_event("greenlet unwound"); }
+    } unwound;
+    gevent::sleep(1h);
+  });
+  gevent::sleep(1ms);
+  gevent::get_hub().service<Needing>();  // makes Needed first, for itself
+  gevent::get_hub().service<Later>();
+  gevent::Hub::destroy_current();
+  EXPECT_EQ(service_log, (std::vector<std::string>{
+                             "made needed", "made needing", "made later", "greenlet unwound",
+                             "destroyed later, live greenlets: 0, loop: " + backend,
+                             "destroyed needing", "destroyed needed"}));
+}
+
+}  // namespace

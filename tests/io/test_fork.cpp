@@ -140,4 +140,21 @@ TEST_F(ForkTest, ReinitAfterAPlainFork) {
   EXPECT_EQ(exit_code(gevent::os::waitpid(pid).second), 12);
 }
 
+// A hub service of the test's own, told about the fork in the child only.
+struct ForkCounter final : gevent::detail::HubService {
+  explicit ForkCounter(gevent::Hub&) {}
+  void after_fork_in_child() override { ++forks_seen; }
+  int forks_seen = 0;
+};
+
+TEST_F(ForkTest, EveryHubServiceIsToldAboutTheForkInTheChild) {
+  ForkCounter& counter = gevent::get_hub().service<ForkCounter>();
+  const pid_t pid = fork_child([&] {
+    return &gevent::get_hub().service<ForkCounter>() == &counter ? 40 + counter.forks_seen : 98;
+  });
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(exit_code(gevent::os::waitpid(pid).second), 41);
+  EXPECT_EQ(counter.forks_seen, 0);
+}
+
 }  // namespace

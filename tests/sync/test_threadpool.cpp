@@ -34,18 +34,6 @@ bool block_until(const std::function<bool()>& done) {
   return true;
 }
 
-// Sets an environment variable for the scope of a test, then unsets it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-};
-
 TEST_F(ThreadPoolTest, SpawnReturnsTheValue) {
   gevent::ThreadPool pool(2);
   gevent::AsyncResult<int> result = pool.spawn([](int a, int b) { return a * b; }, 6, 7);
@@ -198,22 +186,28 @@ TEST_F(ThreadPoolTest, TheHubsPoolExistsWithTenThreadsByDefault) {
   EXPECT_EQ(pool.apply([] { return 1; }), 1);
 }
 
-TEST_F(ThreadPoolTest, TheHubsPoolSizeComesFromGeventThreadpoolSize) {
-  ScopedEnv size("GEVENT_THREADPOOL_SIZE", "3");
+TEST_F(ThreadPoolTest, TheHubsPoolSizeComesFromConfig) {
+  const std::size_t before = gevent::config().threadpool_size;
+  gevent::config().threadpool_size = 3;
   EXPECT_EQ(gevent::get_hub().threadpool().size(), 3u);
+  gevent::config().threadpool_size = before;
 }
 
-TEST_F(ThreadPoolTest, AMalformedGeventThreadpoolSizeThrowsNamingIt) {
-  for (const char* bad : {"0", "ten", "4x", "-1", "99999999999999999999999"}) {
-    ScopedEnv size("GEVENT_THREADPOOL_SIZE", bad);
-    try {
-      gevent::get_hub().threadpool();
-      ADD_FAILURE() << "accepted " << bad;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("GEVENT_THREADPOOL_SIZE"), std::string::npos)
-          << e.what();
-    }
-  }
+TEST(ThreadPoolConfigDeathTest, GeventThreadpoolSizeSetsTheHubsPoolSize) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::setenv("GEVENT_THREADPOOL_SIZE", "3", 1);
+        std::exit(gevent::get_hub().threadpool().size() == 3 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(ThreadPoolConfigDeathTest, AMalformedGeventThreadpoolSizeThrowsNamingIt) {
+  for (const char* bad : {"0", "ten", "4x", "-1", "99999999999999999999999"})
+    gevent::testing::expect_config_rejects(
+        "GEVENT_THREADPOOL_SIZE", bad,
+        ("GEVENT_THREADPOOL_SIZE='" + std::string(bad) + "'").c_str());
 }
 
 TEST_F(ThreadPoolTest, ATimeoutAroundGetFiresAndTheLateResultStillArrives) {

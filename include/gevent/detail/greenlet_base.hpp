@@ -86,6 +86,7 @@ class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber
       return nullptr;
     return take_pending_slow();
   }
+  bool has_pending() const { return pending_ != nullptr; }
   // A dead greenlet still in the run queue holds a reference for the queue to drop.
   bool dequeue_drops_ref() { return std::exchange(queue_holds_ref_, false); }
   bool queued() const { return queued_; }

@@ -30,6 +30,13 @@ class WakeTimer : public TimerNode {
   bool expired_ = false;
 };
 
+// How a wait that does not throw ended.
+enum class WaitResult {
+  woken,
+  timed_out,
+  interrupted,  // a kill or Timeout is due: still pending, thrown at the next switch point
+};
+
 class Waiter {
  public:
   Waiter();  // for the current greenlet of this thread's hub
@@ -45,12 +52,18 @@ class Waiter {
   // Suspends until wake() (returns true) or until `timeout` passes (returns false).
   // Exceptions thrown into the greenlet meanwhile (kill, Timeout) propagate.
   bool wait(MaybeDuration timeout = {});
+  // The same wait, for callers that must not throw (Hub::switch_out_nothrow): a kill or
+  // Timeout that is due ends it, and stays pending. Throws nothing but std::bad_alloc.
+  WaitResult wait_nothrow(MaybeDuration timeout = {});
 
   Hub& hub() const { return hub_; }
   // The timer of a wait() in progress with a timeout, else null.
   const TimerNode* timer() const { return timer_; }
 
  private:
+  template <class Suspend>
+  WaitResult wait_with(MaybeDuration timeout, Suspend suspend);
+
   Hub& hub_;
   GreenletBase& owner_;
   const TimerNode* timer_ = nullptr;

@@ -1,9 +1,11 @@
-// The hub's thread pool in a forked child (Hub::reinit).
+// The hub's own thread pool, a service of the hub: made on first use, abandoned in a forked
+// child (Hub::reinit).
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
 
+#include "gevent/config.hpp"
 #include "gevent/threadpool.hpp"
 
 namespace gevent {
@@ -20,12 +22,23 @@ std::vector<ThreadPool*>& pools_lost_in_fork() {
 
 }  // namespace
 
-void Hub::abandon_threadpool_after_fork() {
-  if (!threadpool_) return;
-  ThreadPool* pool = threadpool_.release();
+namespace detail {
+
+HubThreadPool::~HubThreadPool() = default;  // joins the pool's threads
+
+ThreadPool& HubThreadPool::pool() {
+  if (!pool_) pool_.reset(new ThreadPool(config().threadpool_size, hub_));
+  return *pool_;
+}
+
+void HubThreadPool::after_fork_in_child() {
+  if (!pool_) return;
+  ThreadPool* pool = pool_.release();
   pools_lost_in_fork().push_back(pool);
   pool->abandon_after_fork();
 }
+
+}  // namespace detail
 
 // Fails the jobs that never started and stops counting the running ones as the hub's
 // outside work (they will never finish here). Jobs that finished before the fork are
