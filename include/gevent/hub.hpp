@@ -81,6 +81,13 @@ class Hub {
     return static_cast<Service&>(add_service(key, &make_service<Service>));
   }
 
+  // This hub's service of type `Service` if it was made, else null.
+  template <class Service>
+  Service* find_service() const {
+    const std::size_t key = detail::service_key<Service>();
+    return key < service_slots_.size() ? static_cast<Service*>(service_slots_[key]) : nullptr;
+  }
+
   // This hub's thread pool (gevent's hub.threadpool), created on first use with
   // config().threadpool_size threads. A service of the sync layer: include
   // gevent/threadpool.hpp, which defines it.

@@ -1,15 +1,13 @@
 // gevent::select::select and Poll: a non-blocking poll(2) first; only when nothing is ready,
-// loop watchers and a Waiter until something is (see select.hpp for the contract).
+// a wait on the fds in the hub's fd table until something is (see select.hpp for the
+// contract).
 #include "gevent/select.hpp"
 
-#include <sys/epoll.h>
-
-#include <array>
 #include <cerrno>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
+#include "fd/fd_table.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/hub.hpp"
 #include "io/socket_state.hpp"
@@ -19,15 +17,11 @@ namespace gevent::select {
 namespace {
 
 // What select(2) on Linux counts as readable and writable (POLLIN_SET, POLLOUT_SET), plus
-// POLLHUP for writable: a hung-up fd does not block a write, and the loop's WRITE watcher
-// fires on it, so leaving it out would wake the wait over and over for nothing.
+// POLLHUP for writable: a hung-up fd does not block a write.
 constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
 constexpr short kWritable = POLLOUT | POLLERR | POLLHUP;
-// The poll(2) events the loop's READ and WRITE watchers stand for.
-constexpr short kLoopRead = POLLIN | POLLRDNORM;
-constexpr short kLoopWrite = POLLOUT | POLLWRNORM;
-// poll(2) reports these whether asked or not.
-constexpr short kAlwaysReported = POLLERR | POLLHUP | POLLNVAL;
+// The poll(2) events that only a write side's edge can bring.
+constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
 
 std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descriptor); }
 
@@ -39,115 +33,31 @@ std::error_code poll_now(std::span<pollfd> fds) {
   }
 }
 
-// Conditions the loop has no watcher for: exceptional ones (POLLPRI, POLLRDHUP, ...) and the
-// hang-ups and errors of an fd watched for nothing else. A READ watcher would not do: it
-// also fires on plain data the caller did not ask about, again on every loop iteration. So
-// they go to an epoll set of the wait's own, edge-triggered (a lasting condition wakes the
-// wait once), and the loop watches the set's fd, readable while it has an event pending.
-class ConditionWatch {
- public:
-  ConditionWatch() = default;
-  ConditionWatch(const ConditionWatch&) = delete;
-  ConditionWatch& operator=(const ConditionWatch&) = delete;
-  ~ConditionWatch() {
-    watcher_.reset();  // before its fd is closed (libuv insists)
-    if (epoll_fd_ >= 0) sys::close(epoll_fd_);
-  }
-
-  // Watches fd for `events` (poll(2) bits; POLLERR and POLLHUP always). Throws
-  // std::system_error when the kernel refuses.
-  void add(loop::Loop& loop, int fd, short events, const loop::IoCallback& wake) {
-    if (epoll_fd_ < 0) open(loop, wake);
-    epoll_event event{};
-    event.events = static_cast<std::uint16_t>(events) | EPOLLET;
-    event.data.fd = fd;
-    if (sys::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return;
-    // EEXIST: the same fd listed twice, with the same events. EPERM: a regular file or a
-    // directory, which epoll refuses and which never has such a condition.
-    if (errno == EEXIST || errno == EPERM) return;
-    throw std::system_error(detail::last_os_error(), "gevent::select: epoll_ctl");
-  }
-
-  // Takes the pending events out, so that the set's fd is readable again only for new ones.
-  // Call after a wake-up and before checking readiness, so that nothing is lost between.
-  void drain() {
-    if (epoll_fd_ < 0) return;
-    std::array<epoll_event, 64> events;
-    int n = 0;
-    do {
-      n = sys::epoll_wait(epoll_fd_, events.data(), events.size(), 0);
-    } while (n == static_cast<int>(events.size()) || (n < 0 && errno == EINTR));
-  }
-
- private:
-  void open(loop::Loop& loop, const loop::IoCallback& wake) {
-    epoll_fd_ = sys::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0)
-      throw std::system_error(detail::last_os_error(), "gevent::select: epoll_create1");
-    watcher_ = loop.io(epoll_fd_, loop::READ, wake);
-    watcher_->start();
-  }
-
-  int epoll_fd_ = -1;
-  std::unique_ptr<loop::IoWatcher> watcher_;
-};
-
-// The watchers of one wait, all waking one Waiter; stopped and destroyed with this object.
-class ReadinessWait {
- public:
-  ReadinessWait(Hub& hub, std::size_t fds) : loop_(hub.loop()) { watchers_.reserve(fds); }
-  ReadinessWait(const ReadinessWait&) = delete;
-  ReadinessWait& operator=(const ReadinessWait&) = delete;
-
-  // Watches fd for the poll(2) events given: READ and WRITE through loop watchers, anything
-  // else through the ConditionWatch.
-  void watch(int fd, short events) {
-    const int io =
-        ((events & kLoopRead) ? loop::READ : 0) | ((events & kLoopWrite) ? loop::WRITE : 0);
-    if (io != 0) {
-      watchers_.push_back(loop_.io(fd, io, wake_));
-      watchers_.back()->start();
-    }
-    const short rest = static_cast<short>(events & ~(kLoopRead | kLoopWrite | kAlwaysReported));
-    if (rest != 0 || io == 0) conditions_.add(loop_, fd, rest, wake_);
-  }
-
-  // Suspends until a watcher fires (true) or `timeout` passes (false).
-  bool wait(MaybeDuration timeout) {
-    if (timeout && timeout.value() == Duration::zero()) return false;
-    waiter_.reset();
-    const bool woken = waiter_.wait(timeout);
-    conditions_.drain();
-    return woken;
-  }
-
- private:
-  loop::Loop& loop_;
-  detail::Waiter waiter_;
-  // Captures only `this`, so std::function keeps it inline: copying it allocates nothing.
-  const loop::IoCallback wake_ = [this](int) { waiter_.wake(); };
-  ConditionWatch conditions_;
-  std::vector<std::unique_ptr<loop::IoWatcher>> watchers_;  // destroyed first
-};
+// Watches fd, in the hub's fd table, for the edges that can bring `events` (poll(2) bits):
+// the write side for writability, the read side for everything else (data, urgent data,
+// hang-ups and errors, which also end a wait for nothing else).
+std::error_code watch(detail::FdSetWait& wait, int fd, short events) {
+  const bool write = (events & kWriteEvents) != 0;
+  const bool read = (events & ~kWriteEvents) != 0 || !write;
+  if (write)
+    if (std::error_code error = wait.watch_side(fd, detail::FdState::kWrite)) return error;
+  return read ? wait.watch_side(fd, detail::FdState::kRead) : std::error_code();
+}
 
 // What select and poll share. check(ec) checks readiness without blocking and collects what
-// is ready; it returns true when it found something or failed (ec set). arm(wait) arms the
-// watchers. Every call yields once first, as gevent's does, so that it is a switch point.
+// is ready; it returns true when it found something or failed (ec set). arm(wait) watches the
+// fds, returning the first error. Every call yields once first, as gevent's does, so that it
+// is a switch point.
 template <class Check, class Arm>
 void wait_until_ready(MaybeDuration timeout, std::error_code& ec, Check check, Arm arm,
-                      std::size_t fds) {
+                      std::size_t sides) {
   Hub& hub = Hub::current();
   if (!hub.in_hub()) hub.yield();
   if (check(ec) || (timeout && timeout.value() == Duration::zero())) return;
   if (hub.in_hub()) Hub::throw_blocking_in_hub("gevent::select");
   detail::Deadline deadline(timeout);
-  ReadinessWait wait(hub, fds);
-  try {
-    arm(wait);
-  } catch (const std::system_error& e) {
-    ec = e.code();
-    return;
-  }
+  detail::FdSetWait wait(hub, sides, detail::FdWait::Kind::set);
+  if ((ec = arm(wait))) return;
   while (wait.wait(deadline.remaining())) {
     if (check(ec)) return;  // else another greenlet took what woke us: wait on
   }
@@ -196,10 +106,15 @@ bool check_lists(const FdLists& lists, SelectResult& ready, std::error_code& ec)
   return !ready.rlist.empty() || !ready.wlist.empty() || !ready.xlist.empty();
 }
 
-void arm_lists(const FdLists& lists, ReadinessWait& wait) {
-  for (int fd : lists.r) wait.watch(fd, POLLIN);
-  for (int fd : lists.w) wait.watch(fd, POLLOUT);
-  for (int fd : lists.x) wait.watch(fd, POLLPRI);
+std::error_code arm_lists(const FdLists& lists, detail::FdSetWait& wait) {
+  std::error_code error;
+  for (int fd : lists.r)
+    if ((error = watch(wait, fd, POLLIN))) return error;
+  for (int fd : lists.w)
+    if ((error = watch(wait, fd, POLLOUT))) return error;
+  for (int fd : lists.x)
+    if ((error = watch(wait, fd, POLLPRI))) return error;
+  return error;
 }
 
 short to_events(int eventmask, const char* what) {
@@ -224,7 +139,7 @@ SelectResult select(FdList rlist, FdList wlist, FdList xlist, MaybeDuration time
   SelectResult ready;
   wait_until_ready(
       timeout, ec, [&](std::error_code& e) { return check_lists(lists, ready, e); },
-      [&](ReadinessWait& wait) { arm_lists(lists, wait); }, lists.size());
+      [&](detail::FdSetWait& wait) { return arm_lists(lists, wait); }, lists.size());
   if (ec) return {};
   return ready;
 }
@@ -279,10 +194,13 @@ std::vector<PollEvent> Poll::poll(MaybeDuration timeout, std::error_code& ec) {
   std::vector<PollEvent> ready;
   wait_until_ready(
       timeout, ec, [&](std::error_code& e) { return check(ready, e); },
-      [&](ReadinessWait& wait) {
-        for (const pollfd& p : fds_) wait.watch(p.fd, p.events);
+      [&](detail::FdSetWait& wait) {
+        std::error_code error;
+        for (const pollfd& p : fds_)
+          if ((error = watch(wait, p.fd, p.events))) break;
+        return error;
       },
-      fds_.size());
+      2 * fds_.size());
   if (ec) return {};
   return ready;
 }

@@ -16,16 +16,6 @@
 namespace gevent {
 namespace detail {
 
-MaybeDuration Deadline::remaining() {
-  if (!limit_) return {};
-  const auto now = Clock::now();
-  if (!started_) {
-    at_ = now + limit_.value();
-    started_ = true;
-  }
-  return at_ > now ? Duration(at_ - now) : Duration::zero();
-}
-
 std::error_code SocketState::wait(SideWatch& watch, Deadline& deadline) {
   if (deadline.nonblocking()) return std::make_error_code(std::errc::operation_would_block);
   return watch.wait(deadline.remaining());

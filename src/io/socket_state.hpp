@@ -10,27 +10,14 @@
 #include <string_view>
 #include <system_error>
 
+#include "fd/deadline.hpp"
+#include "fd/fd_state.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
-#include "io/reactor.hpp"
 
 namespace gevent::detail {
 
 struct SocketState;
-
-// A socket's time limit for one call, started at its first wait (so a call that never waits
-// never reads the clock).
-class Deadline {
- public:
-  explicit Deadline(MaybeDuration limit) : limit_(limit) {}
-  bool nonblocking() const { return limit_ && limit_.value() == Duration::zero(); }
-  MaybeDuration remaining();
-
- private:
-  MaybeDuration limit_;
-  Clock::time_point at_{};  // valid once started_
-  bool started_ = false;
-};
 
 // TLS on top of a socket: recv and send go through it once a socket is wrapped.
 class TlsLayer {
@@ -50,15 +37,15 @@ struct alignas(64) SocketState {
   int type = 0;
   std::unique_ptr<TlsLayer> tls;
   MaybeDuration timeout;
-  SideWatch read_watch{io, Registration::kRead};
-  SideWatch write_watch{io, Registration::kWrite};
-  Registration io;  // in the hub's reactor once the socket first waits
+  SideWatch read_watch{io, FdState::kRead};
+  SideWatch write_watch{io, FdState::kWrite};
+  FdState io;  // in the hub's fd table once the socket first waits
 
   void adopt(int new_fd) {
     fd = new_fd;
     io.set_fd(new_fd);
   }
-  // Wakes the greenlets waiting on the fd with `reason`, drops TLS, leaves the reactor (which
+  // Wakes the greenlets waiting on the fd with `reason`, drops TLS, leaves the fd table (which
   // must happen before the fd is closed) and forgets the fd, which it returns to be closed or
   // handed on.
   int release_fd(std::error_code reason) {
@@ -88,7 +75,7 @@ std::size_t retry_io(SocketState& s, SideWatch& watch, Deadline& deadline, std::
       ec = std::make_error_code(std::errc::bad_file_descriptor);
       return 0;
     }
-    // A non-blocking socket never waits in the reactor, so no edge would end the hint.
+    // A non-blocking socket never waits in the fd table, so no edge would end the hint.
     if (!watch.maybe_ready() && !deadline.nonblocking() && (ec = s.wait(watch, deadline))) return 0;
     const auto n = attempt(s.fd);
     if (n >= 0) {

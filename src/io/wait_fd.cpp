@@ -1,69 +1,55 @@
-// wait_read / wait_write / cancel_wait on raw file descriptors, through a loop watcher made
-// for each wait (sockets wait through the reactor instead; see reactor.hpp).
-#include <algorithm>
-#include <vector>
+// wait_read / wait_write / cancel_wait on raw file descriptors, through the hub's fd table
+// like every other wait on an fd (fd/fd_table.hpp).
+#include <poll.h>
 
-#include "gevent/detail/waiter.hpp"
+#include <cerrno>
+
+#include "fd/fd_table.hpp"
 #include "gevent/hub.hpp"
 #include "gevent/socket.hpp"
 #include "io/socket_state.hpp"
+#include "sys/libc.hpp"
 
 namespace gevent {
 namespace {
 
-// A raw-fd wait in progress.
-struct RawWait {
-  int fd;
-  detail::Waiter& waiter;
-  std::error_code reason;  // set by cancel_wait()
-};
+// Whether fd is ready now. Edges reported before the wait began are gone, so this looks
+// first, as a level-triggered watcher would.
+bool ready_now(int fd, bool read, bool write, const char* what) {
+  pollfd p{fd, static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0)), 0};
+  while (sys::poll(&p, 1, 0) < 0)
+    if (errno != EINTR) detail::throw_io_error(detail::last_os_error(), what);
+  if (p.revents & POLLNVAL)
+    detail::throw_io_error(std::make_error_code(std::errc::bad_file_descriptor), what);
+  return p.revents != 0;
+}
 
-// A hub's raw-fd waits, for cancel_wait(): a service of the hub. Few at a time: a vector
-// will do.
-struct RawWaits final : detail::HubService {
-  explicit RawWaits(Hub&) {}
-  std::vector<RawWait*> waits;
-};
-
-void wait_fd(int fd, int events, MaybeDuration timeout, const char* what) {
+void wait_fd(int fd, bool read, bool write, MaybeDuration timeout, const char* what) {
   Hub& hub = Hub::current();
   if (hub.in_hub()) Hub::throw_blocking_in_hub("waiting for a file descriptor");
-  detail::Waiter waiter;
-  RawWait wait{fd, waiter, {}};
-  const auto watcher = hub.loop().io(fd, events, [&waiter](int) { waiter.wake(); });
-  std::vector<RawWait*>& raw_waits = hub.service<RawWaits>().waits;
-  raw_waits.push_back(&wait);
-  struct Unregister {
-    std::vector<RawWait*>& waits;
-    RawWait* wait;
-    ~Unregister() { std::erase(waits, wait); }
-  } unregister{raw_waits, &wait};
-  watcher->start();
-  detail::throw_if(waiter.wait(timeout) ? wait.reason : std::make_error_code(std::errc::timed_out),
-                   what);
+  if (ready_now(fd, read, write, what)) return hub.yield();  // a switch point all the same
+  detail::FdSetWait wait(hub, 2, detail::FdWait::Kind::raw);
+  std::error_code error;
+  if (read) error = wait.watch_side(fd, detail::FdState::kRead);
+  if (!error && write) error = wait.watch_side(fd, detail::FdState::kWrite);
+  if (!error)
+    error = wait.wait(timeout) ? wait.cancelled() : std::make_error_code(std::errc::timed_out);
+  detail::throw_if(error, what);
 }
 
 }  // namespace
 
-void wait_read(int fd, MaybeDuration timeout) { wait_fd(fd, loop::READ, timeout, "wait_read"); }
+void wait_read(int fd, MaybeDuration timeout) { wait_fd(fd, true, false, timeout, "wait_read"); }
 
-void wait_write(int fd, MaybeDuration timeout) { wait_fd(fd, loop::WRITE, timeout, "wait_write"); }
+void wait_write(int fd, MaybeDuration timeout) { wait_fd(fd, false, true, timeout, "wait_write"); }
 
 void wait_readwrite(int fd, MaybeDuration timeout) {
-  wait_fd(fd, loop::READ | loop::WRITE, timeout, "wait_readwrite");
+  wait_fd(fd, true, true, timeout, "wait_readwrite");
 }
 
 int cancel_wait(int fd, std::error_code reason) {
   Hub* hub = Hub::current_if_exists();
-  if (!hub) return 0;
-  int woken = 0;
-  for (RawWait* wait : hub->service<RawWaits>().waits) {
-    if (wait->fd != fd) continue;
-    wait->reason = reason;
-    wait->waiter.wake();
-    ++woken;
-  }
-  return woken;
+  return hub ? detail::cancel_waits(*hub, fd, reason, true) : 0;
 }
 
 }  // namespace gevent

@@ -51,7 +51,7 @@ Connection::Connection(gevent::socket& sock, const address& peer, const ServerCo
     : sock_(sock),
       server_(server),
       in_(kInitialBuffer),
-      watchdog_(sock.state()),
+      watchdog_(sock.fileno()),
       peer_(peer),
       remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
       remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())) {}

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "fd/watchdog.hpp"
 #include "gevent/address.hpp"
 #include "gevent/pywsgi/application.hpp"
 #include "gevent/pywsgi/http_chunked.hpp"
@@ -18,9 +19,11 @@
 #include "wsgi/access_log.hpp"
 #include "wsgi/output_buffer.hpp"
 #include "wsgi/read_buffer.hpp"
-#include "wsgi/watchdog.hpp"
 
 namespace gevent::pywsgi::detail {
+
+using gevent::detail::coarse_now;
+using gevent::detail::Watchdog;
 
 // What every connection of one server shares.
 struct ServerContext {

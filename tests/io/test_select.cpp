@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fd/fd_table.hpp"
 #include "support/harness.hpp"
 
 using namespace std::chrono_literals;
@@ -52,6 +53,9 @@ class SelectTest : public HubTest {
     return active_watchers();
   }
   static constexpr int kHubOwn = 1;
+  static gevent::detail::FdTableCounts table() {
+    return gevent::detail::fd_table_counts(gevent::Hub::current());
+  }
 };
 
 struct Pipe {
@@ -238,10 +242,14 @@ TEST_F(SelectTest, KillWhileWaitingStopsEveryWatcher) {
     ADD_FAILURE() << "select returned";
   });
   gevent::sleep(10ms);
-  EXPECT_GE(active_watchers(), kHubOwn + 3);  // the pipe, the socket and the epoll set
+  EXPECT_EQ(active_watchers(), kHubOwn + 1);  // the fd table's, on its epoll set
+  EXPECT_EQ(table().waits, 3u);               // the pipe, the socket and its priority data
+  EXPECT_EQ(table().adopted, 1u);  // the pipe: the socket joined the table when it connected
   waiter.kill();
   EXPECT_TRUE(waiter.dead());
   EXPECT_EQ(settled_watchers(), kHubOwn);
+  EXPECT_EQ(table().waits, 0u);
+  EXPECT_EQ(table().adopted, 0u);
 }
 
 TEST_F(SelectTest, ATickerKeepsRunningWhileSelectWaits) {
@@ -444,8 +452,6 @@ TEST_F(SelectTest, PollWaitsCooperativelyAndTimesOut) {
 
 TEST_F(SelectTest, PollReportsHangUpErrorAndInvalidFdAsPythonDoes) {
   Pipe reader_gone, writer_gone;
-  const int closed = ::dup(reader_gone.w);
-  ::close(closed);
   auto p = gevent::select::poll();
   p.register_fd(writer_gone.r, POLLIN);
   auto closer = gevent::spawn([&] {
@@ -461,6 +467,8 @@ TEST_F(SelectTest, PollReportsHangUpErrorAndInvalidFdAsPythonDoes) {
   EXPECT_EQ(p.poll(5s), (std::vector<PollEvent>{{reader_gone.w, POLLOUT | POLLERR}}));
 
   p.unregister(reader_gone.w);
+  const int closed = ::dup(reader_gone.w);  // a number no fd has (the hub's own are open now)
+  ::close(closed);
   p.register_fd(closed);  // allowed, as in Python; reported, not thrown
   EXPECT_EQ(p.poll(5s), (std::vector<PollEvent>{{closed, POLLNVAL}}));
 }
@@ -529,7 +537,9 @@ TEST_F(ManyFdsTest, AThousandWatchersAreArmedAndAllStopped) {
   const int last = pipes_.back().r;
   auto writer = gevent::spawn([&] {
     gevent::sleep(10ms);
-    EXPECT_GE(active_watchers(), kHubOwn + 1000);
+    EXPECT_EQ(active_watchers(), kHubOwn + 2);  // the fd table's, and the timer of the 5 s limit
+    EXPECT_EQ(table().waits, 1000u);
+    EXPECT_EQ(table().adopted, 1000u);
     pipes_.back().put();
   });
   gevent::select::SelectResult ready;
@@ -541,6 +551,8 @@ TEST_F(ManyFdsTest, AThousandWatchersAreArmedAndAllStopped) {
       static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
   writer.join();
   EXPECT_EQ(settled_watchers(), kHubOwn);
+  EXPECT_EQ(table().waits, 0u);
+  EXPECT_EQ(table().adopted, 0u);
   char byte;
   ASSERT_EQ(::read(last, &byte, 1), 1);
 

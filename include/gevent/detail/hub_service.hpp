@@ -1,4 +1,4 @@
-// Per-hub services: the reactor, the resolver, the thread pool, and whatever else a layer
+// Per-hub services: the fd table, the resolver, the thread pool, and whatever else a layer
 // keeps once per hub. One mechanism for all of them (Hub::service<T>()):
 //   - created on first use, as T(Hub&), on the hub's thread;
 //   - destroyed by the hub in the reverse order of their creation, after its greenlets are

@@ -1,11 +1,12 @@
-// Time limits on a connection's socket waits, without a hub timer per wait.
+// Time limits on all the waits on one fd (a server's connection), without a hub timer per
+// wait.
 //
 // A timeout passed to each recv/send would arm and cancel a heap timer for every wait, twice
 // per keep-alive request: bench/http.sh showed it (clock reads and heap removals were a fifth
 // of the server's user time). Here one timer per connection stays armed; moving the limit
 // only stores a time read from the coarse clock, and the timer, when it fires early, re-arms
 // itself for the rest. When the limit has passed it cancels the socket's waits with
-// errc::timed_out.
+// errc::timed_out. wsgi's connections use it.
 #pragma once
 
 #include "gevent/detail/timer_node.hpp"
@@ -14,26 +15,24 @@
 namespace gevent {
 class Hub;
 }
-namespace gevent::detail {
-struct SocketState;
-}
 
-namespace gevent::pywsgi::detail {
+namespace gevent::detail {
 
 // The monotonic clock at its tick's resolution (a few ms): no TSC read, cheap enough to call
 // at every operation. The same clock as steady_clock, coarser.
-gevent::detail::Clock::time_point coarse_now();
+Clock::time_point coarse_now();
 
-class Watchdog final : private gevent::detail::TimerNode {
+class Watchdog final : private TimerNode {
  public:
-  explicit Watchdog(gevent::detail::SocketState& socket);
+  // For the waits on `fd` of this thread's hub.
+  explicit Watchdog(int fd);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // From now on, a wait on the socket that lasts past `after` ends with errc::timed_out.
+  // From now on, a wait on the fd that lasts past `after` ends with errc::timed_out.
   void limit(MaybeDuration after);
-  void clear() { limit_ = gevent::detail::Clock::time_point::max(); }
+  void clear() { limit_ = Clock::time_point::max(); }
 
   // Sets a limit for the lifetime of one operation.
   class Scope {
@@ -48,11 +47,11 @@ class Watchdog final : private gevent::detail::TimerNode {
   };
 
  private:
-  static void on_fire(gevent::detail::TimerNode& node);
+  static void on_fire(TimerNode& node);
 
   Hub& hub_;
-  gevent::detail::SocketState& socket_;
-  gevent::detail::Clock::time_point limit_ = gevent::detail::Clock::time_point::max();
+  int fd_;
+  Clock::time_point limit_ = Clock::time_point::max();
 };
 
-}  // namespace gevent::pywsgi::detail
+}  // namespace gevent::detail
