@@ -40,6 +40,7 @@ namespace gevent {
 
 namespace detail {
 struct SocketState;
+struct SocketAccess;
 }
 
 class SocketFile;
@@ -126,13 +127,11 @@ class socket {
   // The socket must outlive it.
   SocketFile makefile(std::size_t buffer_size = 8192);
 
-  // --- for the io layer (TLS, servers); not for applications ---
-  detail::SocketState& state() const { return *state_; }
-
  protected:
   explicit socket(std::unique_ptr<detail::SocketState> state) noexcept;
 
  private:
+  friend struct detail::SocketAccess;  // the io layer's way in (src/io/socket_state.hpp)
   std::unique_ptr<detail::SocketState> state_;
 };
 

@@ -3,6 +3,7 @@
 // reads the clock.
 #pragma once
 
+#include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
 
 namespace gevent::detail {

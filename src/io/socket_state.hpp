@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "fd/deadline.hpp"
+#include "gevent/socket.hpp"
 #include "fd/fd_state.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
@@ -59,6 +60,11 @@ struct alignas(64) SocketState {
   // Waits for `watch` within what is left of `deadline`; errc::operation_would_block at once
   // for a non-blocking socket.
   std::error_code wait(SideWatch& watch, Deadline& deadline);
+};
+
+// What a gevent::socket holds, for the io layer (TLS); applications cannot reach it.
+struct SocketAccess {
+  static SocketState& of(const gevent::socket& sock) { return *sock.state_; }
 };
 
 inline std::error_code last_os_error() { return {errno, std::system_category()}; }

@@ -21,7 +21,7 @@ namespace {
 
 TlsSession* session_of(const gevent::socket& s) {
   if (s.fileno() < 0) return nullptr;
-  return dynamic_cast<TlsSession*>(s.state().tls.get());
+  return dynamic_cast<TlsSession*>(gevent::detail::SocketAccess::of(s).tls.get());
 }
 
 std::error_code no_session(const gevent::socket& s) {
@@ -68,7 +68,7 @@ SSLSocket SSLContext::wrap_socket(gevent::socket&& sock, bool server_side,
                    "gevent::ssl::wrap_socket");
   if (sock.type() != SOCK_STREAM)
     throw std::invalid_argument("gevent::ssl::wrap_socket: only stream sockets can carry TLS");
-  if (sock.state().tls)
+  if (gevent::detail::SocketAccess::of(sock).tls)
     throw std::invalid_argument("gevent::ssl::wrap_socket: the socket is wrapped already");
 
   // TLS writes several records back to back (handshake flights, session tickets, a
@@ -79,8 +79,9 @@ SSLSocket SSLContext::wrap_socket(gevent::socket&& sock, bool server_side,
     sys::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
   }
   SSLSocket tls(std::move(sock));
-  tls.state().tls = std::make_unique<TlsSession>(
-      impl_, tls.state(), server_side, std::move(server_hostname), do_handshake_on_connect);
+  gevent::detail::SocketAccess::of(tls).tls =
+      std::make_unique<TlsSession>(impl_, gevent::detail::SocketAccess::of(tls), server_side,
+                                   std::move(server_hostname), do_handshake_on_connect);
   if (do_handshake_on_connect && is_connected(tls.fileno())) tls.do_handshake();
   return tls;
 }
@@ -117,8 +118,9 @@ void SSLSocket::do_handshake(std::error_code& ec) {
     ec = no_session(*this);
     return;
   }
-  gevent::detail::Deadline deadline(state().timeout);  // for the whole handshake
-  session->handshake(state(), deadline, ec);
+  gevent::detail::Deadline deadline(
+      gevent::detail::SocketAccess::of(*this).timeout);  // for the whole handshake
+  session->handshake(gevent::detail::SocketAccess::of(*this), deadline, ec);
 }
 
 void SSLSocket::do_handshake() {
@@ -133,10 +135,10 @@ gevent::socket SSLSocket::unwrap(std::error_code& ec) {
     ec = no_session(*this);
     return {};
   }
-  gevent::detail::Deadline deadline(state().timeout);
-  session->shutdown(state(), deadline, ec);
+  gevent::detail::Deadline deadline(gevent::detail::SocketAccess::of(*this).timeout);
+  session->shutdown(gevent::detail::SocketAccess::of(*this), deadline, ec);
   if (ec) return {};
-  state().tls.reset();
+  gevent::detail::SocketAccess::of(*this).tls.reset();
   return gevent::socket(std::move(static_cast<gevent::socket&>(*this)));
 }
 
