@@ -106,7 +106,7 @@ class Hub {
   // Counts for leak checks and monitoring.
   std::size_t live_greenlets() const { return live_count_; }
   std::size_t pending_timers() const { return timers_.size(); }
-  bool has_ready() const { return !ready_.empty(); }
+  bool has_ready() const { return !ready_.empty() || !after_poll_.empty(); }
   std::size_t stacks_in_use() const;
   std::string_view stack_guard() const;  // "madvise", "mprotect" or "canary"
 
@@ -115,12 +115,7 @@ class Hub {
   detail::GreenletBase& main_greenlet() const { return *main_; }
   bool in_hub() const { return current_ == hub_.get(); }
   std::thread::id thread_id() const { return thread_; }
-  void schedule(detail::GreenletBase& greenlet) {
-    if (greenlet.queued()) return;
-    greenlet.set_queued(true);
-    greenlet.run_ready = &Hub::resume_ready;
-    ready_.push(&greenlet);
-  }
+  void schedule(detail::GreenletBase& greenlet) { schedule_into(ready_, greenlet); }
   // Suspends the current greenlet until something schedules it, then throws whatever was
   // thrown into it meanwhile (kill, Timeout). From the hub itself: BlockingSwitchOutError.
   void switch_out();
@@ -135,6 +130,21 @@ class Hub {
   void yield() {
     if (in_hub()) throw_blocking_in_hub("sleep/yield");
     schedule(*current_);
+    switch_out();
+  }
+  // Fairness: whether the running greenlet has run for longer than the hub's budget (1 ms)
+  // without switching out. Cheap: the clock is read once every few dozen calls. The fd layer
+  // asks before every I/O call (fd/fd_state.hpp, yield_if_over_budget).
+  bool run_budget_spent() {
+    if (--budget_countdown_ > 0) [[likely]]
+      return false;
+    return run_budget_spent_slow();
+  }
+  // Schedules the current greenlet to resume once the hub has polled for I/O (a plain yield
+  // resumes it in the same batch when nothing else is ready), and switches out.
+  void yield_to_io() {
+    if (in_hub()) throw_blocking_in_hub("a yield");
+    schedule_into(after_poll_, *current_);
     switch_out();
   }
   [[noreturn]] static void throw_blocking_in_hub(const char* what);
@@ -169,6 +179,13 @@ class Hub {
   static constinit thread_local Hub* this_thread_;
   static void hub_entry(detail::Fiber* fiber);
   static void resume_ready(detail::ReadyNode* node);
+  void schedule_into(detail::ReadyQueue& queue, detail::GreenletBase& greenlet) {
+    if (greenlet.queued()) return;
+    greenlet.set_queued(true);
+    greenlet.run_ready = &Hub::resume_ready;
+    queue.push(&greenlet);
+  }
+  bool run_budget_spent_slow();
   [[noreturn]] void run_forever();
   void run_ready_batch();
   void prefetch_next_ready() const;
@@ -210,6 +227,11 @@ class Hub {
   detail::Ref<detail::GreenletBase> hub_;
   detail::GreenletBase* current_;
   detail::ReadyQueue ready_;
+  detail::ReadyQueue after_poll_;  // yield_to_io(): joins ready_ after the next poll
+  int budget_countdown_ = 1;       // run_budget_spent() calls until the next clock read
+  std::uint64_t switches_ = 0;     // switches into a greenlet so far
+  std::uint64_t budget_switch_ = ~std::uint64_t{0};  // the switch the budget is measured from
+  detail::Clock::time_point budget_started_{};
   detail::TimerQueue timers_;
   class IdleSignal;
   std::unique_ptr<IdleSignal> idle_signal_;

@@ -158,6 +158,7 @@ void Hub::destroy_services() {
 // Whatever is still queued when the hub goes: callbacks that will never run, and greenlets
 // killed before they started, whose queue entry holds their last self-reference.
 void Hub::discard_ready_queue() {
+  ready_.append(after_poll_);
   while (detail::ReadyNode* node = ready_.pop()) {
     if (node->run_ready == &run_function_callback) {
       delete static_cast<FunctionCallback*>(node);
@@ -228,6 +229,7 @@ void Hub::run_forever() {
     }
     arm_wakeup_timer();
     if (!poll_directly()) poll_loop();
+    ready_.append(after_poll_);
   }
 }
 
@@ -297,7 +299,7 @@ bool Hub::nothing_can_happen() {
   for (const detail::Waiter* joiner : joiners_)
     join_timers += joiner->timer() && joiner->timer()->armed();
   const std::size_t timers_that_matter = timers_.size() - join_timers;
-  if (!ready_.empty() || timers_that_matter > 0 || idle_signal_->has_links() || external_work_)
+  if (has_ready() || timers_that_matter > 0 || idle_signal_->has_links() || external_work_)
     return false;
   wakeup_timer_->stop();  // armed for nothing that matters; it must not count as alive
   return !loop_->alive();
@@ -326,7 +328,7 @@ bool Hub::await_threadsafe_callbacks_briefly() {
 }
 
 void Hub::poll_loop() {
-  bool can_block = ready_.empty() && !idle_signal_->has_links();
+  bool can_block = !has_ready() && !idle_signal_->has_links();
   if (can_block && await_threadsafe_callbacks_briefly()) can_block = false;
   loop_->run(can_block ? loop::Loop::RunMode::once : loop::Loop::RunMode::nowait);
   if (ready_.empty() && idle_signal_->has_links()) idle_signal_->fire();
@@ -347,6 +349,7 @@ void Hub::switch_into(GreenletBase& greenlet) {
   }
   if (greenlet.state() == State::scheduled && !start_fiber(greenlet)) return;
   current_ = &greenlet;
+  ++switches_;
   context::switch_to(*hub_, greenlet);
   if (greenlet.state() == State::dead) reap(greenlet);
 }
@@ -387,6 +390,19 @@ bool Hub::switch_out_nothrow() noexcept {
 
 void Hub::throw_pending() {
   if (std::exception_ptr pending = current_->take_pending()) std::rethrow_exception(pending);
+}
+
+// The budget is measured from the first check after the greenlet was switched in.
+bool Hub::run_budget_spent_slow() {
+  constexpr int kChecksPerClockRead = 32;
+  budget_countdown_ = kChecksPerClockRead;
+  const Clock::time_point now = Clock::now();
+  if (budget_switch_ != switches_) {
+    budget_switch_ = switches_;
+    budget_started_ = now;
+    return false;
+  }
+  return now - budget_started_ > kBatchTimeBudget;
 }
 
 void Hub::throw_blocking_in_hub(const char* what) {

@@ -137,4 +137,11 @@ class SideWatch {
   FdState::Side side_;
 };
 
+// Fairness, asked before every I/O call on an fd (a socket's, a file object's; the hooks'
+// next): a greenlet that has run past the hub's budget without waiting yields until the hub
+// has polled for I/O, even when its call could complete at once. Without it, one client
+// streaming into a greenlet whose socket always has data starves every other greenlet of the
+// hub (docs/benchmarks.md). A switch point: a kill or Timeout due is thrown here.
+void yield_if_over_budget();
+
 }  // namespace gevent::detail

@@ -298,6 +298,11 @@ bool FdState::cancel(Side side, std::error_code reason) {
   return true;
 }
 
+void yield_if_over_budget() {
+  Hub* hub = Hub::current_if_exists();
+  if (hub && hub->run_budget_spent() && !hub->in_hub()) hub->yield_to_io();
+}
+
 // --- FdSetWait ---
 
 FdSetWait::FdSetWait(Hub& hub, std::size_t sides, FdWait::Kind kind)

@@ -11,10 +11,10 @@
 #include <system_error>
 
 #include "fd/deadline.hpp"
-#include "gevent/socket.hpp"
 #include "fd/fd_state.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
+#include "gevent/socket.hpp"
 
 namespace gevent::detail {
 
@@ -76,6 +76,7 @@ inline bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 template <class Attempt>
 std::size_t retry_io(SocketState& s, SideWatch& watch, Deadline& deadline, std::error_code& ec,
                      Attempt attempt) {
+  yield_if_over_budget();
   for (;;) {
     if (s.fd < 0) {
       ec = std::make_error_code(std::errc::bad_file_descriptor);

@@ -176,6 +176,29 @@ TEST_F(FileObjectTest, WritingToAPipeWithoutReaderReportsEpipe) {
   EXPECT_TRUE(writer.closed());
 }
 
+// /dev/zero never blocks: a greenlet reading it never waits. It still yields once it has run
+// past the hub's budget, so a ticker keeps ticking (without the budget it would tick 0 times).
+TEST_F(FileObjectTest, AReaderThatNeverWaitsStillLetsOtherGreenletsRun) {
+  gevent::FileObject zeros{::open("/dev/zero", O_RDONLY | O_CLOEXEC)};
+  int ticks = 0;
+  bool reading = true;
+  auto ticker = gevent::spawn([&] {
+    while (reading) {
+      gevent::sleep(1ms);
+      ++ticks;
+    }
+  });
+  gevent::sleep(0ms);  // the ticker is asleep now
+  int ticks_while_reading = 0;
+  const auto until = std::chrono::steady_clock::now() + 100ms;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < until) ASSERT_EQ(zeros.readinto(buf), sizeof buf);
+  ticks_while_reading = ticks;
+  reading = false;
+  ticker.join();
+  EXPECT_GE(ticks_while_reading, 5);
+}
+
 TEST_F(FileObjectTest, AnFdNotOwnedStaysOpenWithItsFlags) {
   Pipe p;
   {

@@ -20,6 +20,16 @@ class ReadyQueue {
       head_ = node;
     tail_ = node;
   }
+  // Moves every node of `other` to the back of this queue, in order.
+  void append(ReadyQueue& other) {
+    if (!other.head_) return;
+    if (tail_)
+      tail_->next_ready = other.head_;
+    else
+      head_ = other.head_;
+    tail_ = other.tail_;
+    other.head_ = other.tail_ = nullptr;
+  }
   ReadyNode* pop() {
     ReadyNode* node = head_;
     if (node) {
