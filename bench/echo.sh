@@ -10,10 +10,13 @@
 # Printed per workload: the median round trips/s of each server, round trips per second of
 # server CPU time (utime+stime from /proc: the load generator shares the machine, so this is
 # the fairer figure), bytes/s, and the ratios gevent-cpp / Asio. ROUNDS and SECONDS bound it.
+# BASELINE_BIN, a directory with another build's echo_server (say the commit before a change),
+# adds it to the rounds as "baseline", with the ratio gevent-cpp / baseline.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${GEVENT_BIN:-$root/build/bin}  # where echo_server is
+baseline=${BASELINE_BIN:-}
 peers=$root/build/bench-peers
 rounds=${ROUNDS:-9}
 seconds=${SECONDS_PER_ROUND:-3}
@@ -48,6 +51,7 @@ one_round() {
   port=$(free_port)
   case $kind in
     gevent) taskset -c 1 "$bin/echo_server" --port "$port" > /dev/null & ;;
+    baseline) taskset -c 1 "$baseline/echo_server" --port "$port" > /dev/null & ;;
     asio) taskset -c 1 "$peers/asio_echo" "$port" & ;;
   esac
   pid=$!
@@ -74,12 +78,18 @@ report() {
 import statistics, sys
 label = sys.argv[1]
 rows = [line.split() for line in sys.stdin if line.strip()]
+kinds = [k for k in ("gevent", "baseline", "asio") if any(r[0] == k for r in rows)]
 med = {k: [statistics.median(float(r[i]) for r in rows if r[0] == k) for i in (1, 3, 2)]
-       for k in ("gevent", "asio")}
-print("%-28s%14s%14s%8s" % (label, "gevent-cpp", "asio", "ratio"))
+       for k in kinds}
+names = {"gevent": "gevent-cpp", "baseline": "baseline", "asio": "asio"}
+others = [k for k in kinds if k != "gevent"]
+ratio_prefix = "cpp/"
+print(f"{label:<28}" + "".join(f"{names[k]:>14}" for k in kinds)
+      + "".join(f"{ratio_prefix + k[:4]:>10}" for k in others))
 for i, name in enumerate(("round trips/s", "round trips/CPU-s", "bytes/s (both ways)")):
-    g, a = med["gevent"][i], med["asio"][i]
-    print(f"  {name:<26}{g:>14.0f}{a:>14.0f}{g / a if a else 0:>8.2f}")
+    g = med["gevent"][i]
+    print(f"  {name:<26}" + "".join(f"{med[k][i]:>14.0f}" for k in kinds)
+          + "".join(f"{g / med[k][i] if med[k][i] else 0:>10.2f}" for k in others))
 ' "$1"
 }
 
@@ -87,6 +97,7 @@ run_workload() {
   local label=$1 conns=$2 size=$3
   for ((i = 0; i < rounds; i++)); do
     echo "gevent $(one_round gevent "$conns" "$size")"
+    if [ -n "$baseline" ]; then echo "baseline $(one_round baseline "$conns" "$size")"; fi
     echo "asio $(one_round asio "$conns" "$size")"
   done | report "$label"
 }

@@ -15,13 +15,16 @@
 #
 # Environment: ROUNDS (7), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx pywsgi"),
 # WORKLOADS ("keepalive100 keepalive1000 pipeline16"), GEVENT_BIN (build/bin/wsgi_hello),
-# SERVER_CPU (1), LOAD_CPU (0). Missing wrk, nginx or python3-gevent is installed with
+# SERVER_CPU (1), LOAD_CPU (0). BASELINE_BIN, another build's wsgi_hello (say the commit
+# before a change), takes part as the server "baseline" when SERVERS names it, with the
+# ratios gevent-cpp / baseline. Missing wrk, nginx or python3-gevent is installed with
 # apt-get when run as root.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$root/bench/http
 gevent_bin=${GEVENT_BIN:-$root/build/bin/wsgi_hello}
+baseline_bin=${BASELINE_BIN:-}
 rounds=${ROUNDS:-7}
 seconds=${SECONDS_PER_ROUND:-3}
 server_cpu=${SERVER_CPU:-1}
@@ -94,7 +97,8 @@ check_setup() {
   for s in "${servers[@]}"; do
     case $s in
       gevent-cpp | nginx | pywsgi) ;;
-      *) echo "unknown server '$s' (gevent-cpp, nginx, pywsgi)" >&2; exit 1 ;;
+      baseline) [ -x "$baseline_bin" ] || { echo "baseline: BASELINE_BIN is not a program" >&2; exit 1; } ;;
+      *) echo "unknown server '$s' (gevent-cpp, baseline, nginx, pywsgi)" >&2; exit 1 ;;
     esac
   done
   for w in "${workloads[@]}"; do workload_spec "$w" > /dev/null; done
@@ -189,8 +193,10 @@ wait_until_answers() {  # port
 start_server() {  # kind, port
   local kind=$1 port=$2 log=$work/$1.log
   case $kind in
-    gevent-cpp)
-      taskset -c "$server_cpu" "$gevent_bin" --host 127.0.0.1 --port "$port" --threads 1 \
+    gevent-cpp | baseline)
+      local program=$gevent_bin
+      [ "$kind" = gevent-cpp ] || program=$baseline_bin
+      taskset -c "$server_cpu" "$program" --host 127.0.0.1 --port "$port" --threads 1 \
         --no-access-log > "$log" 2>&1 &
       ;;
     nginx)
@@ -296,8 +302,8 @@ for line in open(path):
         server_cpu=100 * float(cpu) / seconds, wrk_cpu=100 * float(wrk_cpu) / seconds,
         sock=int(sock), non2xx=int(non2xx), failed=int(failed)))
 
-cols = [s for s in ("gevent-cpp", "nginx", "pywsgi") if s in servers]
-ratios = [o for o in ("nginx", "pywsgi") if "gevent-cpp" in cols and o in cols]
+cols = [s for s in ("gevent-cpp", "baseline", "nginx", "pywsgi") if s in servers]
+ratios = [o for o in ("baseline", "nginx", "pywsgi") if "gevent-cpp" in cols and o in cols]
 
 def median(w, s, key):
     rows = runs.get((w, s))
