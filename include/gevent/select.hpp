@@ -11,25 +11,26 @@
 // How a call waits, as in gevent: it first yields once to the other greenlets (every call is
 // a switch point, so a loop of zero-timeout selects cannot starve them), then checks
 // readiness without blocking (poll(2) with a zero timeout). If something is ready, or the
-// timeout is zero, it returns that. Otherwise it arms one loop watcher per descriptor and
-// suspends until one fires or the timeout passes, checks all of them again and returns what
-// is ready; a wake-up that finds nothing ready (another greenlet read the data first) waits
-// again for what is left of the timeout. Every watcher is stopped and destroyed before the
-// call returns, by any path. Timeout none waits forever; a call with nothing to watch
-// sleeps for the timeout, like Python's.
+// timeout is zero, it returns that. Otherwise it waits on every descriptor in the hub's fd
+// table (the same edge-triggered set that sockets wait in; no watcher, fd or allocation per
+// descriptor for up to 8 of them), until one reports an edge or the timeout passes, checks
+// all of them again and returns what is ready; a wake-up that finds nothing ready (another
+// greenlet read the data first) waits again for what is left of the timeout. The wait leaves
+// the table before the call returns, by any path. Timeout none waits forever; a call with
+// nothing to watch sleeps for the timeout, like Python's.
 //
 // Exceptional conditions (xlist; POLLPRI, e.g. TCP urgent data) end a wait too, which
-// gevent's select does not do (it reports xlist only from its first check). The loop
-// watches only read and write readiness, so a wait that needs more (xlist, or a Poll mask
-// with POLLPRI, POLLRDHUP, or without POLLIN and POLLOUT) also watches those fds through an
-// edge-triggered epoll set of its own (one epoll fd and one more loop watcher, for the wait).
-// As in select(2) on Linux, xlist means POLLPRI only: hang-ups and errors show in rlist and
-// wlist, never in xlist.
+// gevent's select does not do (it reports xlist only from its first check); so do a Poll
+// mask's POLLRDHUP and, for an fd watched for nothing else, its hang-ups and errors. As in
+// select(2) on Linux, xlist means POLLPRI only: hang-ups and errors show in rlist and wlist,
+// never in xlist.
 //
-// Unlike select(2), there is no FD_SETSIZE limit: any fd number works. Closing an fd while a
-// greenlet waits on it here is not allowed (as with poll(2) in another thread); finish or
-// interrupt the wait first. From the hub itself a call that would have to wait throws
-// gevent::BlockingSwitchOutError.
+// Unlike select(2), there is no FD_SETSIZE limit: any fd number works. An fd closed while a
+// greenlet waits on it here is reported as EBADF if it was a gevent::socket's or file
+// object's (closing it wakes the wait); closing a raw fd under a wait is not allowed (as with
+// poll(2) in another thread): finish or interrupt the wait first. Regular files and
+// directories are always ready, as in poll(2). From the hub itself a call that would have to
+// wait throws gevent::BlockingSwitchOutError.
 #pragma once
 
 #include <poll.h>

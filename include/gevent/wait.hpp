@@ -1,5 +1,5 @@
-// wait() and iwait() over anything waitable: Greenlet handles now, and every blocking object
-// later (Event, AsyncResult, Semaphore, Queue, ...), since all share the one wait protocol.
+// wait() and iwait() over anything waitable: Greenlet handles and every blocking object
+// (Event, AsyncResult, Semaphore, Queue, ...), since all share the one wait protocol.
 //
 //   for (auto& g : gevent::iwait(greenlets)) use(g);      // in the order they finish
 //   auto ready = gevent::wait(greenlets, 1s);             // the ones ready within 1 s

@@ -2,8 +2,10 @@
 
 #include <cxxabi.h>
 #include <cstdlib>
+#include <utility>
 
 #include "context/switch_x86_64.hpp"
+#include "gevent/detail/sanitizers.hpp"
 
 #if GEVENT_ASAN
 #include <sanitizer/asan_interface.h>
@@ -38,22 +40,38 @@ EhGlobals* eh_globals() {
   return globals;
 }
 
+#if GEVENT_ASAN || GEVENT_TSAN
+// What the sanitizers need per fiber, made when the fiber is prepared (or adopts its thread)
+// and freed by forget().
+struct SanitizerState {
+  const void* asan_bottom = nullptr;
+  std::size_t asan_size = 0;
+  void* tsan_fiber = nullptr;
+};
+SanitizerState& sanitizer_state(Fiber& fiber) {
+  if (!fiber.sanitizer) fiber.sanitizer = new SanitizerState;
+  return *static_cast<SanitizerState*>(fiber.sanitizer);
+}
+#endif
+
 #if GEVENT_ASAN
-void asan_start(void** fake_stack, const Fiber& to) {
-  __sanitizer_start_switch_fiber(fake_stack, to.asan_bottom, to.asan_size);
+void asan_start(void** fake_stack, Fiber& to) {
+  const SanitizerState& state = sanitizer_state(to);
+  __sanitizer_start_switch_fiber(fake_stack, state.asan_bottom, state.asan_size);
 }
 void asan_finish(void* fake_stack, Fiber& from) {
-  __sanitizer_finish_switch_fiber(fake_stack, &from.asan_bottom, &from.asan_size);
+  SanitizerState& state = sanitizer_state(from);
+  __sanitizer_finish_switch_fiber(fake_stack, &state.asan_bottom, &state.asan_size);
 }
 #else
-void asan_start(void**, const Fiber&) {}
+void asan_start(void**, Fiber&) {}
 void asan_finish(void*, Fiber&) {}
 #endif
 
 #if GEVENT_TSAN
-void tsan_switch(const Fiber& to) { __tsan_switch_to_fiber(to.tsan_fiber, 0); }
+void tsan_switch(Fiber& to) { __tsan_switch_to_fiber(sanitizer_state(to).tsan_fiber, 0); }
 #else
-void tsan_switch(const Fiber&) {}
+void tsan_switch(Fiber&) {}
 #endif
 
 void trampoline(void* data, void* entry) {
@@ -76,17 +94,17 @@ void prepare(Fiber& fiber, Stack stack, void (*entry)(Fiber*)) {
   fiber.stack = stack;
   fiber.context = make_context(stack.top(), trampoline, reinterpret_cast<void*>(entry));
 #if GEVENT_ASAN
-  fiber.asan_bottom = stack.base;
-  fiber.asan_size = stack.size;
+  sanitizer_state(fiber).asan_bottom = stack.base;
+  sanitizer_state(fiber).asan_size = stack.size;
 #endif
 #if GEVENT_TSAN
-  fiber.tsan_fiber = __tsan_create_fiber(0);
+  sanitizer_state(fiber).tsan_fiber = __tsan_create_fiber(0);
 #endif
 }
 
 void adopt_thread([[maybe_unused]] Fiber& fiber) {
 #if GEVENT_TSAN
-  fiber.tsan_fiber = __tsan_get_current_fiber();
+  sanitizer_state(fiber).tsan_fiber = __tsan_get_current_fiber();
 #endif
 }
 
@@ -111,9 +129,12 @@ void exit_to(Fiber& from, Fiber& to) {
 }
 
 void forget([[maybe_unused]] Fiber& fiber) {
+#if GEVENT_ASAN || GEVENT_TSAN
+  auto* state = static_cast<SanitizerState*>(std::exchange(fiber.sanitizer, nullptr));
 #if GEVENT_TSAN
-  if (fiber.tsan_fiber && fiber.stack) __tsan_destroy_fiber(fiber.tsan_fiber);
-  fiber.tsan_fiber = nullptr;
+  if (state && state->tsan_fiber && fiber.stack) __tsan_destroy_fiber(state->tsan_fiber);
+#endif
+  delete state;
 #endif
 }
 

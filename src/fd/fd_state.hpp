@@ -105,6 +105,7 @@ class FdState {
   void on_events(std::uint32_t events);
   void ready(Side side);
   void join(Hub& hub, Side side);
+  void release_adopted();
   std::uint32_t interest() const;
   bool has_waits() const { return sides_[kRead].waits.front() || sides_[kWrite].waits.front(); }
   void add_wait(Side side, FdWait& wait);

@@ -218,8 +218,21 @@ void FdState::release() {
     for (SideState& side : sides_)
       while (FdWait* wait = side.waits.front()) remove_wait(*wait);
     table_->remove(*this);
+  } else if (fd_ >= 0 && !table_owned_) {
+    release_adopted();
   }
   hung_up_ = false;
+}
+
+// An owner that never waited is not in the table, but other greenlets may wait on its fd
+// there (a select's, a wait_read's): they go with it.
+void FdState::release_adopted() {
+  Hub* hub = Hub::current_if_exists();
+  FdTable* table = hub ? hub->find_service<FdTable>() : nullptr;
+  FdState* adopted = table ? table->find(fd_) : nullptr;
+  if (!adopted || !adopted->table_owned_) return;
+  adopted->release();
+  delete adopted;
 }
 
 void FdState::ready(Side side) {

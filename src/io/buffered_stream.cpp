@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "gevent/detail/or_throw.hpp"
 #include "gevent/exceptions.hpp"
 
 namespace gevent::detail {
@@ -110,44 +111,35 @@ void BufferedStream::flush_locked(std::error_code& ec) {
   write_all(out_, drop.written, ec);
 }
 
+// Throws ec as the failure of `operation`, through the stream's own exception type.
+auto BufferedStream::raise_as(const char* operation) const {
+  return [this, operation](std::error_code ec) { throw_error(ec, operation); };
+}
+
 std::string BufferedStream::read(std::size_t n) {
-  std::error_code ec;
-  auto out = read(n, ec);
-  if (ec) throw_error(ec, "read");
-  return out;
+  return detail::or_throw([&](std::error_code& ec) { return read(n, ec); }, raise_as("read"));
 }
 
 std::string BufferedStream::read_all() {
-  std::error_code ec;
-  auto out = read_all(ec);
-  if (ec) throw_error(ec, "read_all");
-  return out;
+  return detail::or_throw([&](std::error_code& ec) { return read_all(ec); }, raise_as("read_all"));
 }
 
 std::string BufferedStream::readline(std::size_t limit) {
-  std::error_code ec;
-  auto out = readline(limit, ec);
-  if (ec) throw_error(ec, "readline");
-  return out;
+  return detail::or_throw([&](std::error_code& ec) { return readline(limit, ec); },
+                          raise_as("readline"));
 }
 
 std::size_t BufferedStream::readinto(std::span<char> buf) {
-  std::error_code ec;
-  const auto n = readinto(buf, ec);
-  if (ec) throw_error(ec, "readinto");
-  return n;
+  return detail::or_throw([&](std::error_code& ec) { return readinto(buf, ec); },
+                          raise_as("readinto"));
 }
 
 void BufferedStream::write(std::string_view data) {
-  std::error_code ec;
-  write(data, ec);
-  if (ec) throw_error(ec, "write");
+  detail::or_throw([&](std::error_code& ec) { write(data, ec); }, raise_as("write"));
 }
 
 void BufferedStream::flush() {
-  std::error_code ec;
-  flush(ec);
-  if (ec) throw_error(ec, "flush");
+  detail::or_throw([&](std::error_code& ec) { flush(ec); }, raise_as("flush"));
 }
 
 }  // namespace gevent::detail

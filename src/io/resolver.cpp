@@ -14,6 +14,7 @@
 
 #include "gevent/config.hpp"
 #include "gevent/detail/hub_service.hpp"
+#include "gevent/detail/or_throw.hpp"
 #include "gevent/hub.hpp"
 #include "io/resolver_impl.hpp"
 
@@ -29,11 +30,9 @@ class GaiCategory final : public std::error_category {
 // Runs the error_code form of a call and throws what it reports.
 template <class Call>
 auto throwing(Call call, std::string_view function, std::string_view argument) {
-  std::error_code ec;
-  auto value = call(ec);
-  if (ec)
+  return detail::or_throw(call, [&](std::error_code ec) {
     throw gaierror(ec, "gevent::" + std::string(function) + "(" + std::string(argument) + ")");
-  return value;
+  });
 }
 
 std::string quoted(std::string_view text) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "gevent/detail/or_throw.hpp"
 #include "gevent/exceptions.hpp"
 #include "gevent/resolver.hpp"
 #include "gevent/socket_file.hpp"
@@ -73,16 +74,8 @@ void call_now(const detail::SocketState* s, std::error_code& ec, Call call) {
 
 // The throwing form of a call made with std::error_code&.
 template <class F>
-decltype(auto) or_throw(const char* what, F f) {
-  std::error_code ec;
-  if constexpr (std::is_void_v<std::invoke_result_t<F, std::error_code&>>) {
-    f(ec);
-    throw_if(ec, what);
-  } else {
-    auto result = f(ec);
-    throw_if(ec, what);
-    return result;
-  }
+auto or_throw(const char* what, F f) {
+  return detail::or_throw(f, [what](std::error_code ec) { detail::throw_io_error(ec, what); });
 }
 
 // recv flags (MSG_PEEK, ...) and datagram calls have no meaning through TLS: refused, rather

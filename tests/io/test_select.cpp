@@ -234,6 +234,38 @@ TEST_F(SelectTest, EnclosingTimeoutInterruptsAndStopsEveryWatcher) {
   EXPECT_EQ(settled_watchers(), kHubOwn);
 }
 
+// The select shares the socket's state in the fd table: closing the socket wakes it.
+TEST_F(SelectTest, ClosingASocketASelectWaitsOnEndsItWithEbadf) {
+  auto [a, b] = tcp_pair();
+  std::error_code ec;
+  auto selecting = gevent::spawn([&, fd = b.fileno()] {
+    return gevent::select::select({fd}, {}, {}, {}, ec).rlist.size();  // no time limit
+  });
+  gevent::sleep(5ms);
+  EXPECT_EQ(table().waits, 1u);
+  b.close();
+  ASSERT_TRUE(selecting.join(5s)) << "closing the socket did not wake the select";
+  EXPECT_EQ(selecting.get(), 0u);
+  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+  EXPECT_EQ(table().waits, 0u);
+}
+
+TEST_F(SelectTest, ClosingASocketEndsAWaitReadOnItsFd) {
+  auto [a, b] = tcp_pair();
+  auto waiting = gevent::spawn([fd = b.fileno()] {
+    try {
+      gevent::wait_read(fd);  // no time limit
+    } catch (const std::system_error& e) {
+      return e.code();
+    }
+    return std::error_code();
+  });
+  gevent::sleep(5ms);
+  b.close();
+  ASSERT_TRUE(waiting.join(5s)) << "closing the socket did not wake wait_read";
+  EXPECT_EQ(waiting.get(), std::errc::bad_file_descriptor);
+}
+
 TEST_F(SelectTest, KillWhileWaitingStopsEveryWatcher) {
   Pipe pipe;
   auto [a, b] = tcp_pair();

@@ -60,6 +60,7 @@ class BufferedStream {
   [[noreturn]] virtual void throw_error(std::error_code ec, const char* operation) const = 0;
 
   class Turn;
+  auto raise_as(const char* operation) const;
   bool fill(std::error_code& ec);
   std::string take(std::size_t n);
   void flush_locked(std::error_code& ec);

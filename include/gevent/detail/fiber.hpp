@@ -5,8 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "gevent/detail/sanitizers.hpp"
-
 namespace gevent::detail {
 
 struct Stack {
@@ -17,16 +15,12 @@ struct Stack {
   explicit operator bool() const { return base != nullptr; }
 };
 
+// The same layout in every build: a program built without sanitizers can use a library
+// built with them, and the other way round.
 struct Fiber {
   void* context = nullptr;  // saved machine context while suspended (fcontext_t)
   Stack stack;
-#if GEVENT_ASAN
-  const void* asan_bottom = nullptr;
-  std::size_t asan_size = 0;
-#endif
-#if GEVENT_TSAN
-  void* tsan_fiber = nullptr;
-#endif
+  void* sanitizer = nullptr;  // what ASan and TSan builds keep per fiber (src/context)
 };
 
 }  // namespace gevent::detail
