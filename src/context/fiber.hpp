@@ -24,8 +24,7 @@ void switch_to(Fiber& from, Fiber& to);
 // reused as soon as `to` runs.
 [[noreturn]] void exit_to(Fiber& from, Fiber& to);
 
-// Releases sanitizer bookkeeping for a finished fiber (TSan's fiber object, unless the fiber
-// is a thread's own stack), or for a thread's own fiber whose hub goes.
+// Releases sanitizer bookkeeping for a finished fiber (TSan's fiber object).
 void forget(Fiber& fiber);
 
 }  // namespace gevent::context

@@ -122,7 +122,6 @@ Hub::~Hub() {
   wakeup_timer_.reset();
   threadsafe_wakeup_.reset();
   context::forget(*hub_);
-  context::forget(*main_);  // the thread's own stack: only the sanitizers' bookkeeping goes
   stacks_->release(hub_->stack);
   detail::uninstall_overflow_stack();
   if (this_thread_ == this) this_thread_ = nullptr;

@@ -358,17 +358,28 @@ std::error_code FdSetWait::join(FdWait& wait) {
 }
 
 // A wait whose state let it go (its owner closed or gave up the fd) joins the fd again: the
-// fd may still be open. If it is not, the wait ends at once and the caller's check says why.
-bool FdSetWait::wait(MaybeDuration timeout) {
-  if (timeout && timeout.value() == Duration::zero()) return false;
-  waiter_.reset();
+// fd may still be open. If it is not, returns true: the wait ends at once and the caller's
+// check says why.
+bool FdSetWait::rejoin() {
   for (std::size_t i = 0; i < used_; ++i) {
     FdWait& wait = nodes()[i];
     if (wait.state) continue;
     wait.reason.clear();
     if (join(wait)) return true;
   }
-  return waiter_.wait(timeout);
+  return false;
+}
+
+bool FdSetWait::wait(MaybeDuration timeout) {
+  if (timeout && timeout.value() == Duration::zero()) return false;
+  waiter_.reset();
+  return rejoin() || waiter_.wait(timeout);
+}
+
+WaitResult FdSetWait::wait_nothrow(MaybeDuration timeout) {
+  if (timeout && timeout.value() == Duration::zero()) return WaitResult::timed_out;
+  waiter_.reset();
+  return rejoin() ? WaitResult::woken : waiter_.wait_nothrow(timeout);
 }
 
 std::error_code FdSetWait::cancelled() const {

@@ -31,11 +31,15 @@ class FdSetWait {
   // Suspends until a watched side becomes ready (an edge after it was watched) or a wait is
   // cancelled (true), or `timeout` passes (false). Kill and Timeout are thrown.
   bool wait(MaybeDuration timeout);
+  // The same wait for callers that must not throw a kill or Timeout (the hooks): one ends it
+  // as interrupted and stays pending (Waiter::wait_nothrow).
+  WaitResult wait_nothrow(MaybeDuration timeout);
   // The reason a wait was cancelled (cancel_wait, or its fd closed), if one was.
   std::error_code cancelled() const;
 
  private:
   FdWait* nodes() { return heap_ ? heap_.get() : inline_; }
+  bool rejoin();
   std::error_code join(FdWait& wait);
 
   Hub& hub_;
