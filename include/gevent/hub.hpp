@@ -120,9 +120,10 @@ class Hub {
   // thrown into it meanwhile (kill, Timeout). From the hub itself: BlockingSwitchOutError.
   void switch_out();
   // The same suspension for callers that must not throw (a hooked libc call inside C code, a
-  // coroutine's awaiter): returns false, without switching, when a kill or Timeout is already
-  // due, and false when one arrived meanwhile; either stays pending, to be thrown at the next
-  // throwing switch point. Call it from a greenlet (in_hub() false), never from the hub.
+  // coroutine's awaiter). Returns true when resumed with nothing due, false when a kill or
+  // Timeout is due: one that arrived meanwhile, or one already due on entry (then it does not
+  // switch at all). The exception stays pending, to be thrown at the next throwing switch
+  // point. Call it from a greenlet (in_hub() false), never from the hub.
   bool switch_out_nothrow() noexcept;
   // Throws the kill or Timeout due in the current greenlet, if any.
   void throw_pending();
