@@ -293,11 +293,12 @@ auto joinall(Range&& greenlets, MaybeDuration timeout = {}, bool raise_error = f
   });
 }
 
-// Kills every greenlet (see AnyGreenlet::kill); with `block`, waits up to `timeout` for all
-// of them to die. If the caller is among them, it is killed last, after the others.
+namespace detail {
+
+// killall, and Group::kill, which returns quietly at the timeout (`timeout_throws` false).
 template <std::ranges::range Range>
-void killall(Range&& greenlets, std::exception_ptr exception = nullptr, bool block = true,
-             MaybeDuration timeout = {}) {
+void kill_all(Range&& greenlets, std::exception_ptr exception, bool block, MaybeDuration timeout,
+              bool timeout_throws) {
   const AnyGreenlet current = getcurrent();
   std::vector<AnyGreenlet> others;
   bool caller_included = false;
@@ -308,8 +309,20 @@ void killall(Range&& greenlets, std::exception_ptr exception = nullptr, bool blo
       others.push_back(g);
   }
   for (auto& g : others) g.kill(exception, false);
-  if (block) joinall(others, timeout);
+  if (block && joinall(others, timeout).size() < others.size() && timeout_throws)
+    throw Timeout(timeout, false);
   if (caller_included) current.kill(exception);
+}
+
+}  // namespace detail
+
+// Kills every greenlet (see AnyGreenlet::kill); with `block`, waits up to `timeout` for all
+// of them to die, and throws gevent::Timeout if some are still alive then (as gevent raises).
+// If the caller is among them, it is killed last, after the others.
+template <std::ranges::range Range>
+void killall(Range&& greenlets, std::exception_ptr exception = nullptr, bool block = true,
+             MaybeDuration timeout = {}) {
+  detail::kill_all(std::forward<Range>(greenlets), std::move(exception), block, timeout, true);
 }
 
 }  // namespace gevent

@@ -52,7 +52,8 @@ class Group {
   // Waits until the group is empty; false if `timeout` passed first. With raise_error,
   // rethrows the exception of the first member that fails meanwhile.
   bool join(MaybeDuration timeout = {}, bool raise_error = false);
-  // Kills every member (see AnyGreenlet::kill); with `block`, waits for them up to `timeout`.
+  // Kills every member (see AnyGreenlet::kill); with `block`, waits for them up to `timeout`,
+  // then returns even if some are still alive (gevent's Group.kill; killall would throw).
   void kill(std::exception_ptr exception = nullptr, bool block = true, MaybeDuration timeout = {});
   void killone(const AnyGreenlet& greenlet, std::exception_ptr exception = nullptr,
                bool block = true, MaybeDuration timeout = {});

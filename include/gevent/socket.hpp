@@ -41,7 +41,7 @@ namespace gevent {
 namespace detail {
 struct SocketState;
 struct SocketAccess;
-}
+}  // namespace detail
 
 class SocketFile;
 
@@ -136,8 +136,9 @@ class socket {
 };
 
 // Connects to host:port, trying each address getaddrinfo returns in turn
-// (socket.create_connection). `timeout` bounds each attempt and becomes the socket's
-// timeout; `source` binds the local end first.
+// (socket.create_connection). `timeout`, when given, bounds each attempt and becomes the
+// socket's timeout; when not, the socket has getdefaulttimeout() (Python's default argument,
+// _GLOBAL_DEFAULT_TIMEOUT). `source` binds the local end first.
 socket create_connection(std::string_view host, std::uint16_t port, MaybeDuration timeout = {},
                          const address* source = nullptr);
 socket create_connection(const address& peer, MaybeDuration timeout = {},

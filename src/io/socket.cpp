@@ -408,8 +408,8 @@ int socket::type() const { return state_ ? state_->type : 0; }
 SocketFile socket::makefile(std::size_t buffer_size) { return SocketFile(*this, buffer_size); }
 
 socket create_connection(const address& peer, MaybeDuration timeout, const address* source) {
-  socket s(peer.family(), SOCK_STREAM);
-  s.settimeout(timeout);
+  socket s(peer.family(), SOCK_STREAM);  // with getdefaulttimeout()
+  if (timeout) s.settimeout(timeout);
   if (source) s.bind(*source);
   s.connect(peer);
   return s;

@@ -65,7 +65,8 @@ bool Group::join(MaybeDuration timeout, bool raise_error) {
 void Group::kill(std::exception_ptr exception, bool block, MaybeDuration timeout) {
   std::vector<AnyGreenlet> targets;
   for (auto& [key, member] : *members_) targets.push_back(member.greenlet);
-  killall(targets, std::move(exception), block, timeout);
+  // As gevent's Group.kill: a timeout ends the wait quietly (killall would throw).
+  detail::kill_all(targets, std::move(exception), block, timeout, false);
 }
 
 void Group::killone(const AnyGreenlet& greenlet, std::exception_ptr exception, bool block,

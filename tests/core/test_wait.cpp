@@ -103,6 +103,27 @@ TEST_F(WaitTest, KillallKillsEveryGreenletAndWaits) {
   }
 }
 
+// gevent: "raise Timeout: if blocking and a timeout is given that elapses before all the
+// greenlets are dead".
+TEST_F(WaitTest, KillallThrowsTimeoutWhenOneOutlivesTheLimit) {
+  auto stubborn = gevent::spawn([] {
+    try {
+      gevent::sleep(1h);
+    } catch (const gevent::GreenletExit&) {
+      gevent::sleep(50ms);  // dies, but only after this
+    }
+    return 1;
+  });
+  auto quick = sleepers({1000});
+  gevent::sleep();
+  std::vector<gevent::AnyGreenlet> all{stubborn, quick[0]};
+  EXPECT_THROW(gevent::killall(all, nullptr, true, 5ms), gevent::Timeout);
+  EXPECT_TRUE(quick[0].dead());
+  EXPECT_FALSE(stubborn.dead());
+  stubborn.join();
+  EXPECT_NO_THROW(gevent::killall(all, nullptr, true, 5ms));  // all dead already
+}
+
 TEST_F(WaitTest, AWaiterKilledWhileWaitingUnlinksCleanly) {
   auto target = sleepers({50});
   auto waiter = gevent::spawn([&] { return gevent::wait(target).size(); });

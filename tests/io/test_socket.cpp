@@ -46,6 +46,21 @@ TEST(AddressTest, ParsesTheListenerForms) {
   EXPECT_THROW(gevent::address::unix_path(std::string(200, 'a')), std::invalid_argument);
 }
 
+// Python and gevent: create_connection without a timeout uses the default timeout.
+TEST_F(SocketTest, CreateConnectionWithoutATimeoutTakesTheDefault) {
+  auto server = gevent::listen_tcp(gevent::address::ip("127.0.0.1", 0));
+  gevent::setdefaulttimeout(250ms);
+  auto with_default = gevent::create_connection(server.getsockname());
+  auto with_own = gevent::create_connection(server.getsockname(), 2s);
+  gevent::setdefaulttimeout({});
+  auto without = gevent::create_connection(server.getsockname());
+  ASSERT_TRUE(with_default.gettimeout());
+  EXPECT_EQ(with_default.gettimeout().value(), gevent::Duration(250ms));
+  ASSERT_TRUE(with_own.gettimeout());
+  EXPECT_EQ(with_own.gettimeout().value(), gevent::Duration(2s));
+  EXPECT_FALSE(without.gettimeout());
+}
+
 TEST_F(SocketTest, AnEmptySocketReportsBadFileDescriptor) {
   gevent::socket empty;
   std::error_code ec;

@@ -228,6 +228,22 @@ TEST_F(PoolReviewTest, KillingThePoolDuringImapEndsTheIterationInsteadOfHanging)
   EXPECT_TRUE(pool.join(1s));
 }
 
+// gevent's Group.kill returns at its timeout even if a member still lives (unlike killall).
+TEST_F(PoolReviewTest, KillWithATimeoutReturnsQuietlyWhileAMemberLives) {
+  gevent::Group group;
+  auto stubborn = group.spawn([] {
+    try {
+      gevent::sleep(1h);
+    } catch (const gevent::GreenletExit&) {
+      gevent::sleep(30ms);  // dies, but only after this
+    }
+  });
+  gevent::sleep();
+  EXPECT_NO_THROW(group.kill(nullptr, true, 5ms));
+  EXPECT_FALSE(stubborn.dead());
+  EXPECT_TRUE(group.join(5s));
+}
+
 TEST_F(PoolReviewTest, AddingTheSameGreenletTwiceLeaksNoSlot) {
   gevent::Pool pool{1};
   auto blocker = pool.spawn([] { gevent::sleep(5ms); });
