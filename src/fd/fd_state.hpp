@@ -110,7 +110,7 @@ class FdState {
   bool has_waits() const { return sides_[kRead].waits.front() || sides_[kWrite].waits.front(); }
   void add_wait(Side side, FdWait& wait);
   void remove_wait(FdWait& wait);
-  void wake_all(Side side, std::error_code reason, bool only_raw);
+  int wake_all(Side side, std::error_code reason, bool only_raw);
 
   int fd_ = -1;
   bool hung_up_ = false;  // EPOLLRDHUP, EPOLLHUP or EPOLLERR seen since the fd joined

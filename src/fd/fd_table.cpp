@@ -159,9 +159,7 @@ FdState* FdTable::find_or_adopt(int fd, FdState::Side side, std::error_code& err
 }
 
 void FdTable::forget_if_unused(FdState& state) {
-  if (!state.table_owned_ || state.has_waits()) return;
-  remove(state);
-  delete &state;
+  if (state.table_owned_ && !state.has_waits()) delete &state;  // leaves the table
 }
 
 FdTableCounts FdTable::counts() const {
@@ -230,9 +228,7 @@ void FdState::release_adopted() {
   Hub* hub = Hub::current_if_exists();
   FdTable* table = hub ? hub->find_service<FdTable>() : nullptr;
   FdState* adopted = table ? table->find(fd_) : nullptr;
-  if (!adopted || !adopted->table_owned_) return;
-  adopted->release();
-  delete adopted;
+  if (adopted && adopted->table_owned_) delete adopted;  // its release() wakes the waits
 }
 
 void FdState::ready(Side side) {
@@ -264,14 +260,18 @@ void FdState::remove_wait(FdWait& wait) {
   if (table_) table_->waiter_removed();
 }
 
-// A woken wait keeps its reason: a later cancel does not overwrite why it woke.
-void FdState::wake_all(Side side, std::error_code reason, bool only_raw) {
+// A woken wait keeps its reason: a later cancel does not overwrite why it woke. Returns how
+// many greenlets it woke (the sides of one FdSetWait share a Waiter: one greenlet).
+int FdState::wake_all(Side side, std::error_code reason, bool only_raw) {
+  int woken = 0;
   for (FdWait* wait = sides_[side].waits.front(); wait; wait = sides_[side].waits.next(*wait)) {
     if (only_raw && wait->kind != FdWait::Kind::raw) continue;
     if (wait->waiter->woken()) continue;
     wait->reason = reason;
     wait->waiter->wake();
+    ++woken;
   }
+  return woken;
 }
 
 std::error_code FdState::wait(Side side, MaybeDuration timeout) {
@@ -383,20 +383,13 @@ WaitResult FdSetWait::wait_nothrow(MaybeDuration timeout) {
 }
 
 std::error_code FdSetWait::cancelled() const {
-  const FdWait* all = heap_ ? heap_.get() : inline_;
   for (std::size_t i = 0; i < used_; ++i)
-    if (all[i].reason) return all[i].reason;
+    if (nodes()[i].reason) return nodes()[i].reason;
   return {};
 }
 
 int FdState::cancel_waits(std::error_code reason, bool only_raw) {
-  int woken = 0;
-  for (auto side : {kRead, kWrite}) {
-    for (FdWait* wait = sides_[side].waits.front(); wait; wait = sides_[side].waits.next(*wait))
-      woken += (!only_raw || wait->kind == FdWait::Kind::raw) && !wait->waiter->woken();
-    wake_all(side, reason, only_raw);
-  }
-  return woken;
+  return wake_all(kRead, reason, only_raw) + wake_all(kWrite, reason, only_raw);
 }
 
 int cancel_waits(Hub& hub, int fd, std::error_code reason, bool only_raw) {

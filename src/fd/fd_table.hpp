@@ -39,6 +39,7 @@ class FdSetWait {
 
  private:
   FdWait* nodes() { return heap_ ? heap_.get() : inline_; }
+  const FdWait* nodes() const { return heap_ ? heap_.get() : inline_; }
   bool rejoin();
   std::error_code join(FdWait& wait);
 

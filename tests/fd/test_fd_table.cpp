@@ -9,6 +9,7 @@
 
 #include "fd/fd_table.hpp"
 #include "support/harness.hpp"
+#include "support/pipe.hpp"
 
 using namespace std::chrono_literals;
 using gevent::detail::FdSetWait;
@@ -16,30 +17,13 @@ using gevent::detail::FdState;
 using gevent::detail::FdWait;
 using gevent::detail::WaitResult;
 using gevent::testing::HubTest;
+using gevent::testing::Pipe;
 
 namespace {
 
 class FdTableTest : public HubTest {};
 
 gevent::detail::FdTableCounts table() { return gevent::detail::fd_table_counts(gevent::get_hub()); }
-
-struct Pipe {
-  int r = -1;
-  int w = -1;
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  Pipe() {
-    int fds[2];
-    EXPECT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    ::close(r);
-    ::close(w);
-  }
-  void put() const { EXPECT_EQ(::write(w, "x", 1), 1); }
-};
 
 TEST_F(FdTableTest, AWaitOnAPipeEndsAtItsEdgeAndLeavesNothingBehind) {
   Pipe pipe;
@@ -72,7 +56,7 @@ TEST_F(FdTableTest, WatchingAClosedFdFailsWithEbadf) {
   Pipe pipe;
   FdSetWait wait(gevent::get_hub(), 2, FdWait::Kind::set);
   ASSERT_FALSE(wait.watch_side(pipe.r, FdState::kRead));  // the table and its epoll fd exist
-  const int closed = ::dup(pipe.r);  // a number no fd has now
+  const int closed = ::dup(pipe.r);                       // a number no fd has now
   ::close(closed);
   EXPECT_EQ(wait.watch_side(closed, FdState::kRead), std::errc::bad_file_descriptor);
   EXPECT_EQ(table().adopted, 1u);  // the pipe only
@@ -121,6 +105,23 @@ TEST_F(FdTableTest, CancelWaitsEndsOnlyTheRawOnes) {
   set.join();
   EXPECT_TRUE(raw_cancelled);
   EXPECT_FALSE(set_woken);  // it timed out: the cancel was not for it
+}
+
+// cancel_wait counts greenlets: a wait_readwrite has two sides and is one.
+TEST_F(FdTableTest, CancelWaitCountsAWaitOnBothSidesOnce) {
+  Pipe pipe;  // its read end is neither readable (empty) nor ever writable
+  auto waiter = gevent::spawn([&] {
+    try {
+      gevent::wait_readwrite(pipe.r);
+    } catch (const std::system_error& e) {
+      return e.code();
+    }
+    return std::error_code();
+  });
+  gevent::sleep(1ms);
+  EXPECT_EQ(table().waits, 2u);
+  EXPECT_EQ(gevent::cancel_wait(pipe.r), 1);
+  EXPECT_EQ(waiter.get(), std::errc::operation_canceled);
 }
 
 TEST_F(FdTableTest, AWaitOnMoreFdsThanFitInlineWakesOnTheLast) {

@@ -18,10 +18,12 @@
 
 #include "fd/fd_table.hpp"
 #include "support/harness.hpp"
+#include "support/pipe.hpp"
 
 using namespace std::chrono_literals;
 using gevent::select::PollEvent;
 using gevent::testing::HubTest;
+using gevent::testing::Pipe;
 
 // Counts this thread's allocations, to check that select allocates nothing per fd.
 namespace {
@@ -56,29 +58,6 @@ class SelectTest : public HubTest {
   static gevent::detail::FdTableCounts table() {
     return gevent::detail::fd_table_counts(gevent::Hub::current());
   }
-};
-
-struct Pipe {
-  int r = -1;
-  int w = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
-    r = fds[0];
-    w = fds[1];
-  }
-  Pipe(Pipe&& o) noexcept : r(std::exchange(o.r, -1)), w(std::exchange(o.w, -1)) {}
-  ~Pipe() {
-    close_r();
-    close_w();
-  }
-  void close_r() {
-    if (r >= 0) ::close(std::exchange(r, -1));
-  }
-  void close_w() {
-    if (w >= 0) ::close(std::exchange(w, -1));
-  }
-  void put(const char* s = "x") const { ASSERT_GT(::write(w, s, 1), 0); }
 };
 
 std::pair<gevent::socket, gevent::socket> tcp_pair() {
