@@ -148,6 +148,13 @@ class Hub {
     schedule_into(after_poll_, *current_);
     switch_out();
   }
+  // yield() and yield_to_io() for callers that must not throw (the hooks): returns false,
+  // without switching, when a kill or Timeout is due, and false when one arrived meanwhile.
+  bool yield_nothrow(bool after_io = false) noexcept {
+    if (current_->has_pending()) return false;
+    schedule_into(after_io ? after_poll_ : ready_, *current_);
+    return switch_out_nothrow();
+  }
   [[noreturn]] static void throw_blocking_in_hub(const char* what);
   void add_timer(detail::TimerNode& node, Duration after);
   void cancel_timer(detail::TimerNode& node) { timers_.cancel(node); }

@@ -59,11 +59,25 @@ class Timeout {
   char what_[64];
 };
 
-// Runs f(args...) under a Timeout of `seconds`; its expiry propagates as gevent::Timeout.
+namespace detail {
+// Throws a kill or Timeout that is due in the current greenlet: one that came while it was
+// inside a hooked libc call (gevent/monkey.hpp), which cannot throw through C frames.
+void throw_pending_in_current();
+}  // namespace detail
+
+// Runs f(args...) under a Timeout of `seconds`; its expiry propagates as gevent::Timeout, also
+// one that came while f was inside a hooked libc call: as f returns.
 template <class F, class... Args>
 decltype(auto) with_timeout(MaybeDuration seconds, F&& f, Args&&... args) {
   Timeout timeout(seconds);
-  return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+  if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
+    std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+    detail::throw_pending_in_current();
+  } else {
+    decltype(auto) result = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+    detail::throw_pending_in_current();
+    return result;
+  }
 }
 
 // Runs f(args...) under a Timeout of `seconds` and swallows that timeout's own expiry
@@ -77,9 +91,12 @@ auto try_with_timeout(MaybeDuration seconds, F&& f, Args&&... args) {
   try {
     if constexpr (std::is_void_v<R>) {
       std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      detail::throw_pending_in_current();
       return true;
     } else {
-      return std::optional<R>(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
+      std::optional<R> result(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
+      detail::throw_pending_in_current();
+      return result;
     }
   } catch (const Timeout& expired) {
     if (!expired.is(timeout)) throw;

@@ -69,3 +69,11 @@ void Timeout::describe() {
 }
 
 }  // namespace gevent
+
+namespace gevent::detail {
+
+void throw_pending_in_current() {
+  if (Hub* hub = Hub::current_if_exists()) hub->throw_pending();
+}
+
+}  // namespace gevent::detail

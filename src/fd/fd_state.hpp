@@ -33,6 +33,7 @@ class FdTable;
 class Waiter;
 
 class FdState;
+void forget_fd(Hub& hub, int fd);
 
 // One greenlet waiting on one side of one fd; lives on the waiting greenlet's stack.
 struct FdWait {
@@ -97,6 +98,7 @@ class FdState {
  private:
   friend class FdTable;
   friend class FdSetWait;
+  friend void forget_fd(Hub& hub, int fd);
   struct SideState {
     IntrusiveList<FdWait, &FdWait::hook> waits;
     bool owner_waiting = false;

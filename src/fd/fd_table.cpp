@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -344,6 +345,15 @@ std::error_code FdSetWait::watch_side(int fd, FdState::Side side) {
   return join(wait);
 }
 
+std::error_code FdSetWait::watch_events(int fd, short events) {
+  constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
+  const bool write = (events & kWriteEvents) != 0;
+  const bool read = (events & ~kWriteEvents) != 0 || !write;
+  if (write)
+    if (std::error_code error = watch_side(fd, FdState::kWrite)) return error;
+  return read ? watch_side(fd, FdState::kRead) : std::error_code();
+}
+
 // Puts `wait` in its fd's state. Regular files and directories, which epoll refuses, are
 // always ready: their wait just never wakes.
 std::error_code FdSetWait::join(FdWait& wait) {
@@ -396,6 +406,20 @@ int cancel_waits(Hub& hub, int fd, std::error_code reason, bool only_raw) {
   FdTable* table = hub.find_service<FdTable>();
   FdState* state = table ? table->find(fd) : nullptr;
   return state ? state->cancel_waits(reason, only_raw) : 0;
+}
+
+}  // namespace gevent::detail
+
+namespace gevent::detail {
+
+void forget_fd(Hub& hub, int fd) {
+  FdTable* table = hub.find_service<FdTable>();
+  FdState* state = table ? table->find(fd) : nullptr;
+  if (!state) return;
+  if (state->table_owned_)
+    delete state;  // its release() wakes the waits
+  else
+    state->cancel_waits(std::make_error_code(std::errc::bad_file_descriptor), false);
 }
 
 }  // namespace gevent::detail

@@ -27,6 +27,10 @@ class FdSetWait {
   // with the kernel's error (EBADF: not an open fd); a regular file or a directory, which
   // epoll refuses, is always ready and never wakes the wait.
   std::error_code watch_side(int fd, FdState::Side side);
+  // Watches fd for the edges that can bring poll(2) `events`: the write side for writability,
+  // the read side for everything else (data, urgent data, hang-ups and errors, which also end
+  // a wait for nothing else). Takes room for two sides.
+  std::error_code watch_events(int fd, short events);
 
   // Suspends until a watched side becomes ready (an edge after it was watched) or a wait is
   // cancelled (true), or `timeout` passes (false). Kill and Timeout are thrown.
@@ -63,5 +67,10 @@ FdTableCounts fd_table_counts(Hub& hub);
 // Wakes the waits on `fd` in `hub`'s table with `reason`: all of them, or only those of
 // wait_read / wait_write. Returns how many there were.
 int cancel_waits(Hub& hub, int fd, std::error_code reason, bool only_raw = false);
+
+// `fd` is about to be closed or replaced (the hooked close, dup2): its waits in `hub`'s table
+// wake with errc::bad_file_descriptor, and a state of the table's own leaves the table, before
+// the number can be reused.
+void forget_fd(Hub& hub, int fd);
 
 }  // namespace gevent::detail

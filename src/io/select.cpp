@@ -20,8 +20,6 @@ namespace {
 // POLLHUP for writable: a hung-up fd does not block a write.
 constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
 constexpr short kWritable = POLLOUT | POLLERR | POLLHUP;
-// The poll(2) events that only a write side's edge can bring.
-constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
 
 std::error_code bad_fd() { return std::make_error_code(std::errc::bad_file_descriptor); }
 
@@ -31,17 +29,6 @@ std::error_code poll_now(std::span<pollfd> fds) {
     if (sys::poll(fds.data(), fds.size(), 0) >= 0) return {};
     if (errno != EINTR) return detail::last_os_error();
   }
-}
-
-// Watches fd, in the hub's fd table, for the edges that can bring `events` (poll(2) bits):
-// the write side for writability, the read side for everything else (data, urgent data,
-// hang-ups and errors, which also end a wait for nothing else).
-std::error_code watch(detail::FdSetWait& wait, int fd, short events) {
-  const bool write = (events & kWriteEvents) != 0;
-  const bool read = (events & ~kWriteEvents) != 0 || !write;
-  if (write)
-    if (std::error_code error = wait.watch_side(fd, detail::FdState::kWrite)) return error;
-  return read ? wait.watch_side(fd, detail::FdState::kRead) : std::error_code();
 }
 
 // What select and poll share. check(ec) checks readiness without blocking and collects what
@@ -109,11 +96,11 @@ bool check_lists(const FdLists& lists, SelectResult& ready, std::error_code& ec)
 std::error_code arm_lists(const FdLists& lists, detail::FdSetWait& wait) {
   std::error_code error;
   for (int fd : lists.r)
-    if ((error = watch(wait, fd, POLLIN))) return error;
+    if ((error = wait.watch_events(fd, POLLIN))) return error;
   for (int fd : lists.w)
-    if ((error = watch(wait, fd, POLLOUT))) return error;
+    if ((error = wait.watch_events(fd, POLLOUT))) return error;
   for (int fd : lists.x)
-    if ((error = watch(wait, fd, POLLPRI))) return error;
+    if ((error = wait.watch_events(fd, POLLPRI))) return error;
   return error;
 }
 
@@ -197,7 +184,7 @@ std::vector<PollEvent> Poll::poll(MaybeDuration timeout, std::error_code& ec) {
       [&](detail::FdSetWait& wait) {
         std::error_code error;
         for (const pollfd& p : fds_)
-          if ((error = watch(wait, p.fd, p.events))) break;
+          if ((error = wait.watch_events(p.fd, p.events))) break;
         return error;
       },
       2 * fds_.size());

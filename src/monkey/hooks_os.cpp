@@ -1,0 +1,87 @@
+// patch_os(): fork reinitialises the child's hub (gevent::fork), and waitpid/wait4 for one
+// child wait only the calling greenlet: the call with WNOHANG, then a hub timer, every
+// millisecond at first and up to every 50 ms (as gevent::os::waitpid does without a child
+// watcher), so that no SIGCHLD handler of the program's is taken over.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <system_error>
+
+#include "gevent/detail/waiter.hpp"
+#include "gevent/loop.hpp"
+#include "gevent/monkey.hpp"
+#include "gevent/os.hpp"
+#include "monkey/state.hpp"
+#include "sys/libc.hpp"
+
+using gevent::Hub;
+using namespace gevent::monkey::detail;
+namespace sys = gevent::sys;
+
+namespace {
+
+// Calls `reap` (the call with WNOHANG added) until it reports the child or fails. A child
+// that the loop reaped first (libev's default loop reaps every child) is found where the
+// loop keeps its status.
+template <class Reap>
+pid_t wait_for_child(pid_t child, int* status, Reap reap) {
+  auto interval = std::chrono::milliseconds(1);
+  for (;;) {
+    const pid_t pid = reap();
+    if (pid < 0 && errno == ECHILD)
+      if (const std::optional<int> reaped = gevent::loop::take_reaped_status(child)) {
+        if (status) *status = *reaped;
+        return child;
+      }
+    if (pid != 0) return pid;
+    gevent::detail::Waiter timer;
+    if (timer.wait_nothrow(interval) == gevent::detail::WaitResult::interrupted) {
+      errno = kInterrupted;
+      return -1;
+    }
+    interval = std::min(interval * 2, std::chrono::milliseconds(50));
+  }
+}
+
+// One child, options the cooperative wait keeps (WUNTRACED, WCONTINUED), and no WNOHANG.
+bool waits_for_one_child(pid_t pid, int options) {
+  return pid > 0 && !(options & WNOHANG) && !(options & ~(WUNTRACED | WCONTINUED));
+}
+
+}  // namespace
+
+namespace gevent::monkey {
+void patch_os() { detail::patch(detail::kOs); }
+}  // namespace gevent::monkey
+
+extern "C" {
+
+pid_t fork() {
+  if (!(patched_modules.load(std::memory_order_relaxed) & kOs) || !Hub::current_if_exists())
+    return sys::fork();
+  try {
+    return gevent::fork();
+  } catch (const std::system_error& e) {
+    errno = e.code().value();
+    return -1;
+  }
+}
+
+pid_t waitpid(pid_t pid, int* status, int options) {
+  Hub* hub = cooperative_hub(kOs);
+  if (!hub || !waits_for_one_child(pid, options)) return sys::waitpid(pid, status, options);
+  return wait_for_child(pid, status, [&] { return sys::waitpid(pid, status, options | WNOHANG); });
+}
+
+pid_t wait4(pid_t pid, int* status, int options, rusage* usage) noexcept {
+  Hub* hub = cooperative_hub(kOs);
+  if (!hub || !waits_for_one_child(pid, options)) return sys::wait4(pid, status, options, usage);
+  if (usage) *usage = rusage{};  // unknown for a child the loop reaped
+  return wait_for_child(pid, status,
+                        [&] { return sys::wait4(pid, status, options | WNOHANG, usage); });
+}
+
+}  // extern "C"

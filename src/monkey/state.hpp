@@ -1,0 +1,49 @@
+// What the hooks share: which parts are patched, the gate every hook passes first, and the
+// errno conventions of a cooperative call.
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <string_view>
+
+#include "gevent/hub.hpp"
+
+namespace gevent::monkey::detail {
+
+enum Module : unsigned {
+  kSocket = 1u << 0,
+  kSelect = 1u << 1,
+  kTime = 1u << 2,
+  kDns = 1u << 3,
+  kOs = 1u << 4,
+};
+
+extern std::atomic<unsigned> patched_modules;
+
+void patch(Module module);
+// Turns parts off again: for tests and benchmarks only (gevent has no unpatch).
+void unpatch(unsigned modules);
+
+// The hub a hooked call of `module` may wait on: the calling thread's, when the module is
+// patched and the caller is one of its greenlets. Null means: call the original. Lock- and
+// allocation-free, so safe in a signal handler.
+inline Hub* cooperative_hub(Module module) {
+  if (!(patched_modules.load(std::memory_order_relaxed) & module)) [[likely]]
+    return nullptr;
+  Hub* hub = Hub::current_if_exists();
+  return hub && !hub->in_hub() ? hub : nullptr;
+}
+
+// errno as the blocking call would leave it. ECANCELED for a kill or Timeout due: real
+// libraries give up on it and clean up (libpq and libstdc++'s sleep_for retry EINTR forever).
+inline constexpr int kInterrupted = ECANCELED;
+
+inline bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+// Keeps errno across the hub's switches and the library's own calls.
+struct SavedErrno {
+  int value = errno;
+  ~SavedErrno() { errno = value; }
+};
+
+}  // namespace gevent::monkey::detail

@@ -1,0 +1,449 @@
+// gevent::monkey: the hooked libc calls keep the libc contract and wait only their greenlet.
+// Plain libc calls throughout, as an unmodified library would make them, on real sockets,
+// pipes and processes.
+#include <gevent/gevent.hpp>
+#include <gevent/monkey.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/harness.hpp"
+#include "support/heartbeat.hpp"
+#include "support/pipe.hpp"
+
+using namespace std::chrono_literals;
+using gevent::testing::Heartbeat;
+using gevent::testing::kMaxHeartbeatGap;
+using gevent::testing::Pipe;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+auto elapsed_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+struct SocketPair {
+  int a = -1, b = -1;
+  explicit SocketPair(int type = SOCK_STREAM) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
+    a = fds[0];
+    b = fds[1];
+  }
+  ~SocketPair() {
+    if (a >= 0) ::close(a);
+    if (b >= 0) ::close(b);
+  }
+};
+
+// A loopback TCP listener on an ephemeral port.
+struct Listener {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  Listener() {
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 || ::listen(fd, 16) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+      std::abort();
+  }
+  ~Listener() { ::close(fd); }
+  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&address); }
+};
+
+class MonkeyTest : public gevent::testing::HubTest {
+ protected:
+  void SetUp() override {
+    HubTest::SetUp();
+    gevent::monkey::patch_all();
+  }
+};
+
+TEST_F(MonkeyTest, ReportsWhatIsPatchedAndTheOriginals) {
+  EXPECT_TRUE(gevent::monkey::is_patched("recv"));
+  EXPECT_TRUE(gevent::monkey::is_patched("nanosleep"));
+  EXPECT_FALSE(gevent::monkey::is_patched("open"));  // regular files pass through
+  EXPECT_TRUE(gevent::monkey::is_module_patched("socket"));
+  EXPECT_FALSE(gevent::monkey::is_module_patched("thread"));
+  auto* original = gevent::monkey::get_original<ssize_t(int, void*, size_t, int)>("recv");
+  ASSERT_NE(original, nullptr);
+  EXPECT_NE(reinterpret_cast<void*>(original), reinterpret_cast<void*>(&::recv));
+  EXPECT_EQ(gevent::monkey::get_original("no_such_function"), nullptr);
+}
+
+TEST_F(MonkeyTest, BlockingRecvWaitsOnlyItsGreenlet) {
+  SocketPair pair;
+  Heartbeat heartbeat;
+  auto reader = gevent::spawn([&] {
+    char buf[16];
+    const ssize_t n = ::recv(pair.a, buf, sizeof buf, 0);
+    return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  });
+  gevent::sleep(100ms);
+  EXPECT_FALSE(reader.ready());
+  ASSERT_EQ(::send(pair.b, "hello", 5, 0), 5);
+  EXPECT_EQ(reader.get(), "hello");
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+  EXPECT_EQ(::fcntl(pair.a, F_GETFL) & O_NONBLOCK, 0) << "the hooks left O_NONBLOCK set";
+}
+
+TEST_F(MonkeyTest, ReadAndWriteOnSocketsAndPipesAreCooperative) {
+  SocketPair pair;
+  Pipe pipe;
+  auto socket_reader = gevent::spawn([&] {
+    char c = 0;
+    return ::read(pair.a, &c, 1) == 1 ? c : '?';
+  });
+  auto pipe_reader = gevent::spawn([&] {
+    char c = 0;
+    return ::read(pipe.r, &c, 1) == 1 ? c : '?';
+  });
+  gevent::sleep(50ms);
+  EXPECT_FALSE(socket_reader.ready());
+  EXPECT_FALSE(pipe_reader.ready());
+  ASSERT_EQ(::write(pair.b, "s", 1), 1);
+  ASSERT_EQ(::write(pipe.w, "p", 1), 1);
+  EXPECT_EQ(socket_reader.get(), 's');
+  EXPECT_EQ(pipe_reader.get(), 'p');
+}
+
+// A blocking write bigger than the pipe's buffer waits for the reader, and every byte arrives
+// in order.
+TEST_F(MonkeyTest, LargePipeWriteWaitsForTheReader) {
+  Pipe pipe;
+  std::string sent(1 << 20, '\0');
+  for (size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7);
+  auto writer = gevent::spawn([&] { return ::write(pipe.w, sent.data(), sent.size()); });
+  std::string received;
+  char buf[65536];
+  while (received.size() < sent.size()) {
+    const ssize_t n = ::read(pipe.r, buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    received.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(writer.get(), static_cast<ssize_t>(sent.size()));
+  EXPECT_TRUE(received == sent);
+}
+
+TEST_F(MonkeyTest, NonBlockingSocketsStillGetEagain) {
+  SocketPair pair(SOCK_STREAM | SOCK_NONBLOCK);
+  char c;
+  EXPECT_EQ(::recv(pair.a, &c, 1, 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_NE(::fcntl(pair.a, F_GETFL) & O_NONBLOCK, 0);
+  SocketPair other;
+  int on = 1;
+  ASSERT_EQ(::ioctl(other.a, FIONBIO, &on), 0);
+  EXPECT_EQ(::read(other.a, &c, 1), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_NE(::fcntl(other.a, F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_EQ(::recv(other.b, &c, 1, MSG_DONTWAIT), -1);  // per call, on a blocking socket
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST_F(MonkeyTest, ReceiveTimeoutGivesEagainAfterIt) {
+  SocketPair pair;
+  timeval limit{0, 100'000};
+  ASSERT_EQ(::setsockopt(pair.a, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit), 0);
+  Heartbeat heartbeat;
+  char buf[8];
+  const auto start = Clock::now();
+  EXPECT_EQ(::recv(pair.a, buf, sizeof buf, 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_GE(elapsed_since(start), 95ms);
+  // MSG_WAITALL with part of it there: the part, once the timeout passes.
+  ASSERT_EQ(::send(pair.b, "abc", 3, 0), 3);
+  EXPECT_EQ(::recv(pair.a, buf, sizeof buf, MSG_WAITALL), 3);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+
+TEST_F(MonkeyTest, WaitAllCollectsTheWholeBuffer) {
+  SocketPair pair;
+  auto sender = gevent::spawn([&] {
+    for (const char* part : {"ab", "cd", "ef"}) {
+      gevent::sleep(10ms);
+      ::send(pair.b, part, 2, 0);
+    }
+  });
+  char buf[6];
+  EXPECT_EQ(::recv(pair.a, buf, sizeof buf, MSG_WAITALL), 6);
+  EXPECT_EQ(std::string(buf, 6), "abcdef");
+  sender.join();
+}
+
+TEST_F(MonkeyTest, CloseAndDup2UnderAWaiterWakeItWithEbadf) {
+  for (const bool use_dup2 : {false, true}) {
+    SocketPair pair;
+    Pipe spare;
+    auto reader = gevent::spawn([&] {
+      char c;
+      const ssize_t n = ::recv(pair.a, &c, 1, 0);
+      return n < 0 ? errno : 0;
+    });
+    gevent::sleep(20ms);
+    if (use_dup2) {
+      ASSERT_EQ(::dup2(spare.r, pair.a), pair.a);  // pair.a is now the pipe's read end
+    } else {
+      ::close(pair.a);
+      pair.a = -1;
+    }
+    EXPECT_EQ(reader.get(1s), EBADF) << (use_dup2 ? "dup2" : "close");
+  }
+}
+
+TEST_F(MonkeyTest, ConnectAndAcceptAreCooperative) {
+  Listener listener;
+  Heartbeat heartbeat;
+  auto server = gevent::spawn([&] {
+    const int conn = ::accept(listener.fd, nullptr, nullptr);
+    char c = 0;
+    ::read(conn, &c, 1);
+    ::close(conn);
+    return c;
+  });
+  gevent::sleep(30ms);
+  EXPECT_FALSE(server.ready());
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(client, listener.addr(), sizeof listener.address), 0);
+  EXPECT_EQ(::fcntl(client, F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_EQ(::fcntl(listener.fd, F_GETFL) & O_NONBLOCK, 0);
+  ASSERT_EQ(::write(client, "z", 1), 1);
+  EXPECT_EQ(server.get(), 'z');
+  ::close(client);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+
+TEST_F(MonkeyTest, ConnectRefusedIsEconnrefused) {
+  sockaddr_in closed{};
+  {
+    Listener gone;  // a port that was just free
+    closed = gone.address;
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&closed), sizeof closed), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  ::close(fd);
+}
+
+TEST_F(MonkeyTest, SleepsWaitOnlyTheirGreenlet) {
+  Heartbeat heartbeat;
+  std::vector<gevent::Greenlet<void>> sleepers;
+  const auto start = Clock::now();
+  for (int i = 0; i < 1000; ++i)
+    sleepers.push_back(gevent::spawn([] { std::this_thread::sleep_for(100ms); }));
+  sleepers.push_back(gevent::spawn([] { ::usleep(100'000); }));
+  sleepers.push_back(gevent::spawn([] { ::poll(nullptr, 0, 100); }));
+  sleepers.push_back(gevent::spawn([] {
+    timeval tv{0, 100'000};
+    ::select(0, nullptr, nullptr, nullptr, &tv);
+  }));
+  sleepers.push_back(gevent::spawn([] {
+    timespec at;
+    ::clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_nsec += 100'000'000;
+    if (at.tv_nsec >= 1'000'000'000) {
+      at.tv_nsec -= 1'000'000'000;
+      ++at.tv_sec;
+    }
+    ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);
+  }));
+  gevent::joinall(sleepers);
+  const auto took = elapsed_since(start);
+  EXPECT_GE(took, 95ms);
+  EXPECT_LT(took, 2s) << "1004 sleeps of 100 ms each ran one after another";
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+
+// gevent's rule: a poll that finds nothing with a zero timeout still lets the others run.
+TEST_F(MonkeyTest, SpinningZeroTimeoutPollDoesNotStarveTheHub) {
+  SocketPair pair;
+  bool stop = false;
+  auto stopper = gevent::spawn([&] {
+    gevent::sleep(20ms);
+    stop = true;
+  });
+  int polls = 0;
+  pollfd p{pair.a, POLLIN, 0};
+  while (!stop) {
+    ASSERT_EQ(::poll(&p, 1, 0), 0);
+    ++polls;
+  }
+  stopper.join();
+  EXPECT_GT(polls, 0);
+}
+
+TEST_F(MonkeyTest, PollSelectAndEpollWaitForReadiness) {
+  SocketPair pair;
+  Heartbeat heartbeat;
+  auto writer = gevent::spawn([&] {
+    gevent::sleep(50ms);
+    ::send(pair.b, "x", 1, 0);
+  });
+  pollfd p{pair.a, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 5000), 1);
+  EXPECT_EQ(p.revents, POLLIN);
+  writer.join();
+  char c;
+  ASSERT_EQ(::recv(pair.a, &c, 1, 0), 1);
+
+  writer = gevent::spawn([&] {
+    gevent::sleep(50ms);
+    ::send(pair.b, "y", 1, 0);
+  });
+  fd_set readable;
+  FD_ZERO(&readable);
+  FD_SET(pair.a, &readable);
+  timeval tv{5, 0};
+  EXPECT_EQ(::select(pair.a + 1, &readable, nullptr, nullptr, &tv), 1);
+  EXPECT_TRUE(FD_ISSET(pair.a, &readable));
+  EXPECT_LT(tv.tv_sec, 5);  // Linux leaves the time not slept
+  writer.join();
+  ASSERT_EQ(::recv(pair.a, &c, 1, 0), 1);
+
+  const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{EPOLLIN, {.fd = pair.a}};
+  ASSERT_EQ(::epoll_ctl(epfd, EPOLL_CTL_ADD, pair.a, &ev), 0);
+  writer = gevent::spawn([&] {
+    gevent::sleep(50ms);
+    ::send(pair.b, "z", 1, 0);
+  });
+  epoll_event got{};
+  EXPECT_EQ(::epoll_wait(epfd, &got, 1, 5000), 1);
+  EXPECT_EQ(got.data.fd, pair.a);
+  EXPECT_EQ(::epoll_wait(epfd, &got, 1, 30), 1);  // level-triggered: still readable
+  writer.join();
+  ::close(epfd);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+  // A timeout with nothing ready: 0, as the original.
+  pollfd quiet{pair.b, POLLIN, 0};
+  EXPECT_EQ(::poll(&quiet, 1, 20), 0);
+}
+
+TEST_F(MonkeyTest, KillInsideAHookedCallFailsItThenThrowsAtTheNextSwitch) {
+  SocketPair pair;
+  int seen_errno = 0;
+  bool after_switch_point = false;
+  auto victim = gevent::spawn([&] {
+    char c;
+    const ssize_t n = ::recv(pair.a, &c, 1, 0);  // C code: must not unwind through here
+    seen_errno = n < 0 ? errno : 0;
+    gevent::sleep(0s);  // the next switch point in C++: GreenletExit is thrown here
+    after_switch_point = true;
+  });
+  gevent::sleep(20ms);
+  victim.kill();
+  EXPECT_TRUE(victim.dead());
+  EXPECT_EQ(seen_errno, ECANCELED);
+  EXPECT_FALSE(after_switch_point);
+}
+
+TEST_F(MonkeyTest, WithTimeoutThrowsAsTheHookedCallReturns) {
+  SocketPair pair;
+  int seen_errno = 0;
+  EXPECT_THROW(gevent::with_timeout(30ms,
+                                    [&] {
+                                      char c;
+                                      if (::recv(pair.a, &c, 1, 0) < 0) seen_errno = errno;
+                                    }),
+               gevent::Timeout);
+  EXPECT_EQ(seen_errno, ECANCELED);
+  // A sleep ends early with success, and the Timeout follows it.
+  const auto start = Clock::now();
+  EXPECT_FALSE(gevent::try_with_timeout(30ms, [] { ::usleep(5'000'000); }));
+  EXPECT_LT(elapsed_since(start), 2s);
+}
+
+// A thread without a hub gets the original calls: its blocking read blocks it, and only it.
+TEST_F(MonkeyTest, ThreadsWithoutAHubAreUntouched) {
+  Pipe pipe;
+  std::string got;
+  std::thread plain([&] {
+    char buf[4];
+    const ssize_t n = ::read(pipe.r, buf, sizeof buf);
+    got.assign(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  });
+  ::usleep(20'000);  // cooperative here: the main greenlet's hub
+  ASSERT_EQ(::write(pipe.w, "abc", 3), 3);
+  plain.join();
+  EXPECT_EQ(got, "abc");
+}
+
+TEST_F(MonkeyTest, GetaddrinfoAnswersAsTheOriginal) {
+  using Getaddrinfo = int(const char*, const char*, const addrinfo*, addrinfo**);
+  auto* original = gevent::monkey::get_original<Getaddrinfo>("getaddrinfo");
+  const auto describe = [](int rc, addrinfo* list) {
+    std::string text = "rc=" + std::to_string(rc);
+    for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+      char host[NI_MAXHOST], port[NI_MAXSERV];
+      ::getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+      text += " " + std::to_string(ai->ai_family) + "/" + std::to_string(ai->ai_socktype) + "/" +
+              std::to_string(ai->ai_protocol) + ":" + host + ":" + port;
+    }
+    if (list) ::freeaddrinfo(list);
+    return text;
+  };
+  for (const char* name : {"localhost", "127.0.0.1", "::1", "999.1.1.1"}) {
+    addrinfo hints{};
+    hints.ai_flags = std::string(name) == "999.1.1.1" ? AI_NUMERICHOST : 0;
+    addrinfo* hooked = nullptr;
+    addrinfo* plain = nullptr;
+    const int hooked_rc = ::getaddrinfo(name, "80", &hints, &hooked);
+    const int plain_rc = original(name, "80", &hints, &plain);
+    EXPECT_EQ(describe(hooked_rc, hooked), describe(plain_rc, plain)) << name;
+  }
+}
+
+TEST_F(MonkeyTest, GetaddrinfoFromManyGreenletsAtOnce) {
+  Heartbeat heartbeat;
+  std::vector<gevent::Greenlet<int>> lookups;
+  for (int i = 0; i < 20; ++i)
+    lookups.push_back(gevent::spawn([] {
+      addrinfo* found = nullptr;
+      const int rc = ::getaddrinfo("localhost", "http", nullptr, &found);
+      if (found) ::freeaddrinfo(found);
+      return rc;
+    }));
+  for (auto& lookup : lookups) EXPECT_EQ(lookup.get(), 0);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+
+#if !GEVENT_TSAN  // TSan does not support fork in a threaded program (see tests/CMakeLists.txt)
+TEST_F(MonkeyTest, ForkedChildKeepsAWorkingHubAndWaitpidIsCooperative) {
+  Heartbeat heartbeat;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto napper = gevent::spawn([] {
+      std::this_thread::sleep_for(50ms);
+      return 7;
+    });
+    _exit(napper.get());
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+#endif
+
+}  // namespace
