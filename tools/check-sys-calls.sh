@@ -2,7 +2,7 @@
 # Fails when an object of the library outside src/sys/ calls a libc function of the sys layer
 # directly (src/sys/libc.hpp, GEVENT_SYS_CALLS) instead of through sys::: once the monkey
 # layer defines those functions, such a call would bind to the hook, not to libc.
-#   tools/check-sys-calls.sh path/to/libgevent.a
+#   tools/check-sys-calls.sh path/to/libgevent.a (or libgevent_monkey.a)
 set -euo pipefail
 archive=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
