@@ -5,6 +5,7 @@
 #include <memory>
 #include <system_error>
 
+#include "fd/deadline.hpp"
 #include "fd/fd_state.hpp"
 #include "gevent/detail/waiter.hpp"
 
@@ -40,6 +41,20 @@ class FdSetWait {
   WaitResult wait_nothrow(MaybeDuration timeout);
   // The reason a wait was cancelled (cancel_wait, or its fd closed), if one was.
   std::error_code cancelled() const;
+  // Waits, as wait_nothrow, until `found()` (a look at the fds that does not block) is true
+  // after a wake-up: woken. A wake-up that found nothing (another greenlet took it) waits on;
+  // at the deadline, one last look decides (woken or timed_out). A kill or Timeout due:
+  // interrupted, and it stays pending.
+  template <class Found>
+  WaitResult wait_until(MaybeDuration timeout, Found found) {
+    Deadline deadline(timeout);
+    for (;;) {
+      const WaitResult result = wait_nothrow(deadline.remaining());
+      if (result == WaitResult::interrupted) return result;
+      if (found()) return WaitResult::woken;
+      if (result == WaitResult::timed_out) return result;
+    }
+  }
 
  private:
   FdWait* nodes() { return heap_ ? heap_.get() : inline_; }

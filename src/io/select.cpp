@@ -42,13 +42,10 @@ void wait_until_ready(MaybeDuration timeout, std::error_code& ec, Check check, A
   if (!hub.in_hub()) hub.yield();
   if (check(ec) || (timeout && timeout.value() == Duration::zero())) return;
   if (hub.in_hub()) Hub::throw_blocking_in_hub("gevent::select");
-  detail::Deadline deadline(timeout);
   detail::FdSetWait wait(hub, sides, detail::FdWait::Kind::set);
   if ((ec = arm(wait))) return;
-  while (wait.wait(deadline.remaining())) {
-    if (check(ec)) return;  // else another greenlet took what woke us: wait on
-  }
-  check(ec);  // what is ready at the deadline counts
+  if (wait.wait_until(timeout, [&] { return check(ec); }) == detail::WaitResult::interrupted)
+    hub.throw_pending();
 }
 
 struct FdLists {

@@ -9,11 +9,9 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 
-#include <bit>
 #include <new>
 #include <system_error>
 
-#include "fd/deadline.hpp"
 #include "fd/fd_table.hpp"
 #include "gevent/monkey.hpp"
 #include "monkey/fd_wait.hpp"
@@ -35,14 +33,13 @@ MaybeDuration from_ms(int ms) {
   return std::chrono::milliseconds(ms);
 }
 
+// A null timeout is none.
 MaybeDuration from_timespec(const timespec* ts) {
   if (!ts) return {};
-  return std::chrono::seconds(ts->tv_sec) + std::chrono::nanoseconds(ts->tv_nsec);
+  return duration_of(*ts);
 }
 
-bool valid(const timespec* ts) {
-  return !ts || (ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1'000'000'000);
-}
+bool valid(const timespec* ts) { return !ts || valid_timespec(*ts); }
 
 // `check()` is the call with a zero timeout: > 0 found, 0 nothing, < 0 failed. `arm(wait)`
 // watches the fds; `sides` is how many it may watch.
@@ -55,17 +52,14 @@ int wait_until_ready(Hub& hub, MaybeDuration timeout, std::size_t sides, Check c
     return n;
   }
   try {
-    gevent::detail::Deadline deadline(timeout);
     FdSetWait wait(hub, sides, gevent::detail::FdWait::Kind::set);
     if (const std::error_code error = arm(wait)) {
       errno = error.value();
       return -1;
     }
-    for (;;) {
-      const WaitResult result = wait.wait_nothrow(deadline.remaining());
-      if (result == WaitResult::interrupted) return static_cast<int>(fail(Outcome::interrupted));
-      if ((n = check()) != 0 || result == WaitResult::timed_out) return n;
-    }
+    if (wait.wait_until(timeout, [&] { return (n = check()) != 0; }) == WaitResult::interrupted)
+      return static_cast<int>(fail(Outcome::interrupted));
+    return n;
   } catch (const std::system_error& e) {
     errno = e.code().value();
   } catch (const std::bad_alloc&) {
