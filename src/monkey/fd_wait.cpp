@@ -83,12 +83,10 @@ Outcome wait_fd(Hub& hub, int fd, gevent::detail::FdState::Side side,
 }
 
 Outcome BlockingCall::wait() {
-  if (!started_) {
-    deadline_ = gevent::detail::Deadline(
+  if (!deadline_)
+    deadline_.emplace(
         socket_timeout(fd_, side_ == gevent::detail::FdState::kRead ? SO_RCVTIMEO : SO_SNDTIMEO));
-    started_ = true;
-  }
-  return wait_fd(hub_, fd_, side_, deadline_);
+  return wait_fd(hub_, fd_, side_, *deadline_);
 }
 
 bool ready_now(int fd, short events) {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "fd/deadline.hpp"
 #include "fd/fd_state.hpp"
@@ -67,8 +68,7 @@ class BlockingCall {
   Hub& hub_;
   int fd_;
   gevent::detail::FdState::Side side_;
-  gevent::detail::Deadline deadline_{{}};
-  bool started_ = false;
+  std::optional<gevent::detail::Deadline> deadline_;  // from the first wait on
 };
 
 // Runs `attempt`, the call in a form that never blocks, until it does not fail with EAGAIN:

@@ -90,6 +90,12 @@ ssize_t recv_msg(Hub& hub, int fd, msghdr* msg, int flags) {
   return retry(call, [&] { return sys::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
 }
 
+size_t total_length(const msghdr& msg) {
+  size_t total = 0;
+  for (size_t i = 0; i < msg.msg_iovlen; ++i) total += msg.msg_iov[i].iov_len;
+  return total;
+}
+
 // The iovecs of `msg` after the first `sent` bytes.
 std::vector<iovec> rest_of(const msghdr& msg, size_t sent) {
   std::vector<iovec> rest;
@@ -108,10 +114,9 @@ ssize_t send_msg(Hub& hub, int fd, const msghdr* msg, int flags) {
   if (!take_turn(hub)) return interrupted();
   BlockingCall call(hub, fd, kWrite);
   ssize_t n = retry(call, [&] { return sys::sendmsg(fd, msg, flags | MSG_DONTWAIT); });
-  if (n <= 0) return n;
+  if (n <= 0 || static_cast<size_t>(n) >= total_length(*msg) || user_nonblocking(fd)) return n;
   size_t done = static_cast<size_t>(n);
   std::vector<iovec> rest = rest_of(*msg, done);
-  if (rest.empty() || user_nonblocking(fd)) return n;
   msghdr more{};  // the address and ancillary data went with the first part
   while (!rest.empty()) {
     more.msg_iov = rest.data();
@@ -222,6 +227,14 @@ void forget(int fd) {
   forget_fd_kind(fd);
 }
 
+// readv/writev's vector as a message for recvmsg/sendmsg.
+msghdr message_of(const iovec* iov, int count) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<size_t>(count);
+  return msg;
+}
+
 bool socket_patched() { return (patched_modules.load(std::memory_order_relaxed) & kSocket) != 0; }
 
 }  // namespace
@@ -290,9 +303,7 @@ ssize_t write(int fd, const void* buf, size_t len) {
 ssize_t readv(int fd, const iovec* iov, int count) {
   Hub* hub = cooperative_hub(kSocket);
   if (!hub || count < 0) return sys::readv(fd, iov, count);
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = static_cast<size_t>(count);
+  msghdr msg = message_of(iov, count);
   return by_kind(
       fd, [&] { return recv_msg(*hub, fd, &msg, 0); },
       [&] { return when_ready(*hub, fd, kRead, [&] { return sys::readv(fd, iov, count); }); },
@@ -302,9 +313,7 @@ ssize_t readv(int fd, const iovec* iov, int count) {
 ssize_t writev(int fd, const iovec* iov, int count) {
   Hub* hub = cooperative_hub(kSocket);
   if (!hub || count < 0) return sys::writev(fd, iov, count);
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = static_cast<size_t>(count);
+  msghdr msg = message_of(iov, count);
   return by_kind(
       fd, [&] { return send_msg(*hub, fd, &msg, 0); },
       [&] { return when_ready(*hub, fd, kWrite, [&] { return sys::writev(fd, iov, count); }); },

@@ -27,14 +27,7 @@ void sleep_cooperatively(Hub& hub, Duration length) {
   timer.wait_nothrow(length);
 }
 
-bool valid(const timespec* ts) {
-  return ts && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1'000'000'000;
-}
-
-Duration to_duration(const timespec& ts) {
-  return gevent::to_duration(std::chrono::seconds(ts.tv_sec) +
-                             std::chrono::nanoseconds(ts.tv_nsec));
-}
+bool valid(const timespec* ts) { return ts && valid_timespec(*ts); }
 
 bool sleepable_clock(clockid_t clock) {
   return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME ||
@@ -52,7 +45,7 @@ extern "C" {
 int nanosleep(const timespec* length, timespec* left) {
   Hub* hub = cooperative_hub(kTime);
   if (!hub || !valid(length)) return sys::nanosleep(length, left);
-  sleep_cooperatively(*hub, to_duration(*length));
+  sleep_cooperatively(*hub, duration_of(*length));
   return 0;
 }
 
@@ -62,7 +55,7 @@ int clock_nanosleep(clockid_t clock, int flags, const timespec* time, timespec* 
   Hub* hub = cooperative_hub(kTime);
   if (!hub || !valid(time) || !sleepable_clock(clock))
     return sys::clock_nanosleep(clock, flags, time, left);
-  Duration length = to_duration(*time);
+  Duration length = duration_of(*time);
   if (flags & TIMER_ABSTIME) {
     timespec now;
     if (clock_gettime(clock, &now) != 0) return errno;

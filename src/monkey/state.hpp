@@ -2,10 +2,14 @@
 // errno conventions of a cooperative call.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <string_view>
 
+#include "gevent/duration.hpp"
 #include "gevent/hub.hpp"
 
 namespace gevent::monkey::detail {
@@ -37,6 +41,15 @@ inline Hub* cooperative_hub(Module module) {
 // errno as the blocking call would leave it. ECANCELED for a kill or Timeout due: real
 // libraries give up on it and clean up (libpq and libstdc++'s sleep_for retry EINTR forever).
 inline constexpr int kInterrupted = ECANCELED;
+
+// A time the sleeps and waits accept; for any other the original call reports EINVAL.
+inline bool valid_timespec(const timespec& ts) {
+  return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1'000'000'000;
+}
+
+inline Duration duration_of(const timespec& ts) {
+  return to_duration(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 inline bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
