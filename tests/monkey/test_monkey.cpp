@@ -436,7 +436,7 @@ TEST_F(MonkeyTest, ForkedChildKeepsAWorkingHubAndWaitpidIsCooperative) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     auto napper = gevent::spawn([] {
-      std::this_thread::sleep_for(50ms);
+      std::this_thread::sleep_for(300ms);  // longer than the heartbeat's bound
       return 7;
     });
     _exit(napper.get());
