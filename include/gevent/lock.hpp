@@ -40,7 +40,8 @@ class Semaphore {
   virtual ~Semaphore() = default;
 
   // Takes a permit, waiting for one up to `timeout` if `blocking`. Returns whether it got
-  // one. Waiters are served first come, first served.
+  // one. Waiters are served first come, first served: a waiter woken by release() owns that
+  // permit until it runs, so an acquire meanwhile, blocking or not, waits or fails.
   bool acquire(bool blocking = true, MaybeDuration timeout = {});
   // Returns a permit and wakes the longest waiter.
   virtual void release();

@@ -10,10 +10,11 @@
 //   jobs.put("first");
 //   jobs.join();                            // until every item put had its task_done()
 //
-// Blocked getters, and blocked putters, are served first come, first served; a non-blocking
-// call succeeds only when a blocking one would not wait, so it never jumps that line. A
-// greenlet killed or timed out while it waits takes nothing with it: an item is only removed
-// by the greenlet that returns it, and a wake-up it no longer needs goes to the next in line.
+// Blocked getters, and blocked putters, are served first come, first served: the greenlet
+// woken for an item (or a free slot) owns it until it runs, and a non-blocking call succeeds
+// only when a blocking one would not wait, so neither jumps that line. A greenlet killed or
+// timed out while it waits takes nothing with it: an item is only removed by the greenlet
+// that returns it, and a turn it no longer needs goes to the next in line.
 // Queues are not copyable or movable: share them by reference.
 #pragma once
 
@@ -54,14 +55,6 @@ class ShutDown : public std::runtime_error {
 };
 
 namespace detail {
-
-// Waits in `waiters` until `ready()` holds and it is this greenlet's turn, up to `timeout`.
-// Without `block` it never switches: it succeeds only when no wait would be needed.
-template <class Ready>
-bool wait_turn(WaitList& waiters, Ready ready, bool block, MaybeDuration timeout) {
-  if (ready() && waiters.empty()) return true;
-  return block && waiters.wait_until(ready, timeout);
-}
 
 // Readiness for wait()/iwait(): whether the owner's get() would return at once.
 template <class Owner>
@@ -162,8 +155,8 @@ class BasicQueue {
   // item is dropped when it throws.
   void put(value_type item, bool block = true, MaybeDuration timeout = {}) {
     throw_if_shut_down();
-    const auto room_or_shut_down = [this] { return has_room() || shut_down_; };
-    if (!detail::wait_turn(putters_, room_or_shut_down, block, timeout)) throw Full();
+    const auto free_slots = [this] { return shut_down_ ? detail::kUnlimited : room(); };
+    if (!putters_.take_turn(free_slots, block, timeout)) throw Full();
     throw_if_shut_down();
     items_.push(std::move(item));
     ++unfinished_tasks_;
@@ -208,8 +201,8 @@ class BasicQueue {
   }
   // Waits (up to `timeout`) until every item put has had its task_done(); false on timeout.
   bool join(MaybeDuration timeout = {}) {
-    const auto all_done = [this] { return unfinished_tasks_ == 0; };
-    return detail::wait_turn(joiners_, all_done, true, timeout);
+    const auto all_done = [this] { return unfinished_tasks_ == 0 ? detail::kUnlimited : 0; };
+    return joiners_.take_turn(all_done, true, timeout);
   }
   std::size_t unfinished_tasks() const { return unfinished_tasks_; }
 
@@ -229,7 +222,10 @@ class BasicQueue {
   detail::Linkable& linkable() { return readiness_; }
 
  private:
-  bool has_room() const { return maxsize_ == 0 || items_.size() < maxsize_; }
+  std::size_t room() const {
+    if (maxsize_ == 0) return detail::kUnlimited;
+    return maxsize_ - std::min(maxsize_, items_.size());
+  }
 
   void throw_if_shut_down() const {
     if (shut_down_) throw ShutDown();
@@ -237,8 +233,8 @@ class BasicQueue {
 
   // Returns once an item is there for this greenlet to take.
   void wait_for_item(bool block, MaybeDuration timeout) {
-    const auto item_or_shut_down = [this] { return ready(); };
-    if (!detail::wait_turn(getters_, item_or_shut_down, block, timeout)) throw Empty();
+    const auto items = [this] { return shut_down_ ? detail::kUnlimited : items_.size(); };
+    if (!getters_.take_turn(items, block, timeout)) throw Empty();
     if (items_.empty()) throw ShutDown();
   }
 
@@ -340,8 +336,8 @@ class Channel {
   // `timeout`) for one; throws Empty when none comes in time.
   T get(bool block = true, MaybeDuration timeout = {}) {
     CountWhileHere counting{waiting_getters_};
-    const auto offered = [this] { return ready(); };
-    if (!detail::wait_turn(getters_, offered, block, timeout)) throw Empty();
+    const auto offers = [this] { return offers_.size(); };
+    if (!getters_.take_turn(offers, block, timeout)) throw Empty();
     return take_first_offer();
   }
   T get_nowait() { return get(false); }

@@ -5,12 +5,8 @@
 namespace gevent {
 
 bool Semaphore::acquire(bool blocking, MaybeDuration timeout) {
-  const auto permit_free = [this] { return counter_ > 0; };
-  if (permit_free() && waiters_.empty()) {
-    --counter_;
-    return true;
-  }
-  if (!blocking || !waiters_.wait_until(permit_free, timeout)) return false;
+  const auto permits = [this] { return counter_; };
+  if (!waiters_.take_turn(permits, blocking, timeout)) return false;
   --counter_;
   return true;
 }

@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "support/harness.hpp"
@@ -68,6 +69,25 @@ TEST_F(LockTest, AWaiterKilledAfterItWasWokenPassesThePermitOn) {
   doomed.kill();  // ...which dies before it can take the permit
   EXPECT_TRUE(next.get());
   EXPECT_EQ(sem.counter(), 0u);
+}
+
+TEST_F(LockTest, AWokenWaiterOwnsThePermitBeforeItRuns) {
+  gevent::Lock lock;
+  lock.acquire();
+  std::vector<std::string> order;
+  auto waiter = gevent::spawn([&] {
+    std::lock_guard hold{lock};
+    order.push_back("waiter");
+  });
+  gevent::sleep();
+  lock.release();  // wakes `waiter`, which has not run yet
+  EXPECT_FALSE(lock.try_lock());
+  {
+    std::lock_guard hold{lock};  // waits behind `waiter`
+    order.push_back("main");
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"waiter", "main"}));
+  EXPECT_TRUE(waiter.join(1s));
 }
 
 TEST_F(LockTest, AWaiterKilledWhileWaitingReleasesNothingItDidNotAcquire) {

@@ -227,6 +227,49 @@ TEST_F(QueueTest, BlockedPuttersAreServedInTheOrderTheyCame) {
   gevent::joinall(putters);
 }
 
+TEST_F(QueueTest, AWokenGetterOwnsTheItemBeforeItRuns) {
+  gevent::Queue<int> queue;
+  auto getter = gevent::spawn([&] { return queue.get(); });
+  gevent::sleep();
+  queue.put(1);  // wakes `getter`, which has not run yet
+  EXPECT_THROW(queue.get_nowait(), gevent::Empty);
+  EXPECT_THROW(queue.get(true, 0ms), gevent::Empty);
+  EXPECT_EQ(getter.get(1s), 1);
+  queue.put(2);
+  queue.put(3);
+  EXPECT_EQ(queue.get_nowait(), 2) << "no one is in line: a non-blocking get takes an item";
+}
+
+TEST_F(QueueTest, AWokenGetterHoldsOneItemNotAll) {
+  gevent::Queue<int> queue;
+  auto getter = gevent::spawn([&] { return queue.get(); });
+  gevent::sleep();
+  queue.put(1);                      // for `getter`
+  queue.put(2);                      // for anyone
+  EXPECT_EQ(queue.get_nowait(), 1);  // items come out in order; one is left for `getter`
+  EXPECT_EQ(getter.get(1s), 2);
+}
+
+TEST_F(QueueTest, AWokenPutterOwnsTheFreeSlotBeforeItRuns) {
+  gevent::Queue<int> queue{1};
+  queue.put(0);
+  auto putter = gevent::spawn([&] { queue.put(1); });
+  gevent::sleep();
+  EXPECT_EQ(queue.get(), 0);  // wakes `putter`, which has not run yet
+  EXPECT_THROW(queue.put_nowait(2), gevent::Full);
+  ASSERT_TRUE(putter.join(1s));
+  EXPECT_EQ(drain(queue), (std::vector<int>{1}));
+}
+
+TEST_F(ChannelTest, AWokenGetterOwnsTheOfferBeforeItRuns) {
+  gevent::Channel<int> channel;
+  auto getter = gevent::spawn([&] { return channel.get(); });
+  gevent::sleep();
+  channel.put_nowait(1);  // wakes `getter`, which has not run yet
+  EXPECT_THROW(channel.get_nowait(), gevent::Empty);
+  EXPECT_EQ(getter.get(1s), 1);
+}
+
 // --- leaving while waiting ---
 
 TEST_F(QueueTest, AGetterKilledWhileWaitingLeavesNoTrace) {

@@ -1,9 +1,12 @@
-// FIFO waiting on a condition a sync object owns (a Semaphore's permits, a Queue's items or
-// free slots), on the one wait protocol. The object calls wake_one() when its condition may
-// now hold for one more waiter. A waiter that was woken but leaves without taking its turn
-// (killed, timed out, Timeout) passes the wake-up on, so no release is ever lost.
+// FIFO waiting for what a sync object hands out (a Semaphore's permits, a Queue's items or
+// free slots), on the one wait protocol. The object calls wake_one() when it has one more
+// unit to hand out; the greenlet woken owns that unit until it runs, so nobody arriving
+// meanwhile, blocking or not, can take it first. A waiter that was woken but leaves without
+// taking its turn (killed, timed out, Timeout) passes it on, so no release is ever lost.
 #pragma once
 
+#include <cstddef>
+#include <limits>
 #include <optional>
 
 #include "gevent/detail/link.hpp"
@@ -13,54 +16,77 @@
 
 namespace gevent::detail {
 
+// What an object has to hand out when every greenlet may go ahead (a queue shut down, a
+// joined queue).
+inline constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+
 class WaitList final : public Linkable {
  public:
   bool ready() const override { return false; }
+  // Whether no greenlet waits in line (those woken and not yet run are out of it).
   bool empty() const { return !has_links(); }
 
-  // Wakes the longest-waiting greenlet (it leaves the list).
-  void wake_one() { notify_first(); }
+  // Wakes the longest-waiting greenlet (it leaves the list, holding a turn).
+  void wake_one() {
+    if (notify_first()) ++turns_held_;
+  }
   void wake_all() {
-    while (notify_first()) {
-    }
+    while (!empty()) wake_one();
   }
 
-  // Suspends until `ready()` holds and it is this greenlet's turn; false if `timeout` passed
-  // first. On true, ready() holds now: take the item or permit before anything can switch.
-  template <class Ready>
-  bool wait_until(Ready ready, MaybeDuration timeout) {
-    if (ready() && empty()) return true;
+  // Takes a turn for the caller: at once when nobody waits and `available()` (the units
+  // the object has now) exceeds the turns woken greenlets hold; otherwise, if `block`,
+  // waits in line, up to `timeout`. False when it got no turn. On true, take the unit
+  // before anything can switch.
+  template <class Available>
+  bool take_turn(Available available, bool block, MaybeDuration timeout) {
+    if (empty() && available() > turns_held_) return true;
+    return block && wait_in_line(available, timeout);
+  }
+
+ private:
+  template <class Available>
+  bool wait_in_line(Available& available, MaybeDuration timeout) {
     std::optional<Clock::time_point> deadline;
     if (timeout) deadline = Clock::now() + timeout.value();
     Waiter waiter;
     WaiterLink link(waiter);
     rawlink(link);
-    PassOn<Ready> pass_on{*this, waiter, link, ready};
+    HeldTurn<Available> turn{*this, link, available};
     for (;;) {
       MaybeDuration left;
       if (deadline) left = std::max(Duration::zero(), *deadline - Clock::now());
-      if (!waiter.wait(left)) return false;  // timed out, still linked: nothing to pass on
-      if (ready()) {
-        pass_on.taken = true;
+      if (!waiter.wait(left)) return false;  // a turn woken too late is passed on
+      turn.give_back();
+      if (available() > turns_held_) {
+        turn.taken = true;
         return true;
       }
-      waiter.reset();  // someone else took it meanwhile: wait again, first in line
+      waiter.reset();  // nothing left for this turn (a peek passed it on): wait again, first
       rawlink_front(link);
     }
   }
 
- private:
-  template <class Ready>
-  struct PassOn {
+  // The turn a woken waiter holds until it runs: given back when it does, passed on to the
+  // next in line when it leaves without taking it.
+  template <class Available>
+  struct HeldTurn {
     WaitList& list;
-    Waiter& waiter;
     WaiterLink& link;
-    Ready& ready;
+    Available& available;
     bool taken = false;
-    ~PassOn() {
-      if (!taken && waiter.woken() && !link.linked() && ready()) list.wake_one();
+
+    void give_back() {
+      if (!link.linked()) --list.turns_held_;  // only wake_one() unlinks
+    }
+    ~HeldTurn() {
+      if (taken || link.linked()) return;  // still in line: it held no turn
+      give_back();
+      if (available() > list.turns_held_) list.wake_one();
     }
   };
+
+  std::size_t turns_held_ = 0;
 };
 
 }  // namespace gevent::detail
