@@ -66,7 +66,8 @@ class socket {
   void bind(const address& local, std::error_code& ec);
   void listen(int backlog = SOMAXCONN);
   void listen(int backlog, std::error_code& ec);
-  // A new connection and its peer's address. The new socket has this socket's timeout.
+  // A new connection and its peer's address. The new socket has getdefaulttimeout(), not
+  // this socket's timeout (as in Python and gevent: a listener's timeout is for accept).
   std::pair<socket, address> accept();
   std::pair<socket, address> accept(std::error_code& ec);
   void connect(const address& peer);

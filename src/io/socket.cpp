@@ -163,8 +163,9 @@ std::pair<socket, address> socket::accept(std::error_code& ec) {
   });
   if (ec) return {socket(), address()};
   peer.resize(len);
-  return {socket(new_state(static_cast<int>(fd), state_->family, state_->type, state_->timeout)),
-          peer};
+  return {
+      socket(new_state(static_cast<int>(fd), state_->family, state_->type, getdefaulttimeout())),
+      peer};
 }
 
 std::pair<socket, address> socket::accept() {

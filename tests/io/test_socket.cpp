@@ -61,6 +61,20 @@ TEST_F(SocketTest, CreateConnectionWithoutATimeoutTakesTheDefault) {
   EXPECT_FALSE(without.gettimeout());
 }
 
+// Python and gevent: an accepted socket gets the default timeout, not the listener's.
+TEST_F(SocketTest, AnAcceptedSocketTakesTheDefaultTimeoutNotTheListeners) {
+  auto server = gevent::listen_tcp(gevent::address::ip("127.0.0.1", 0));
+  server.settimeout(5s);
+  auto first = gevent::create_connection(server.getsockname(), 5s);
+  EXPECT_FALSE(server.accept().first.gettimeout());
+  gevent::setdefaulttimeout(250ms);
+  auto second = gevent::create_connection(server.getsockname(), 5s);
+  auto [conn, peer] = server.accept();
+  gevent::setdefaulttimeout({});
+  ASSERT_TRUE(conn.gettimeout());
+  EXPECT_EQ(conn.gettimeout().value(), gevent::Duration(250ms));
+}
+
 TEST_F(SocketTest, AnEmptySocketReportsBadFileDescriptor) {
   gevent::socket empty;
   std::error_code ec;
