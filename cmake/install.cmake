@@ -1,13 +1,19 @@
-# Installs the library and headers with a package config, so that a project can use
+# Installs the libraries and headers with a CMake package and pkg-config files, so that a
+# project can use
 #   find_package(gevent-cpp REQUIRED)
-#   target_link_libraries(app PRIVATE gevent::gevent)
+#   target_link_libraries(app PRIVATE gevent::gevent)   # and gevent::monkey for the hooks
+# or `pkg-config --cflags --libs gevent-cpp` (gevent-cpp-monkey for the hooks). Both are
+# relocatable: the installed tree works wherever it is moved.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(GEVENT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/gevent-cpp)
 set_target_properties(gevent PROPERTIES EXPORT_NAME gevent)
+set_target_properties(gevent_monkey PROPERTIES EXPORT_NAME monkey_archive)
+set_target_properties(gevent_monkey_whole PROPERTIES EXPORT_NAME monkey)
 
-install(TARGETS gevent EXPORT gevent-cppTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS gevent gevent_monkey gevent_monkey_whole EXPORT gevent-cppTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/gevent DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT gevent-cppTargets NAMESPACE gevent:: DESTINATION ${GEVENT_CMAKE_DIR})
 
@@ -16,4 +22,13 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/gevent-cppConfig.cmake
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/gevent-cppConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/gevent-cppConfig.cmake
-  ${PROJECT_BINARY_DIR}/gevent-cppConfigVersion.cmake DESTINATION ${GEVENT_CMAKE_DIR})
+  ${PROJECT_BINARY_DIR}/gevent-cppConfigVersion.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/gevent-dependencies.cmake DESTINATION ${GEVENT_CMAKE_DIR})
+
+# pkg-config: paths relative to the .pc file's own directory (${pcfiledir}).
+set(GEVENT_PKGCONFIG_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+file(RELATIVE_PATH GEVENT_PC_TO_PREFIX /${GEVENT_PKGCONFIG_DIR} /)
+foreach(pc gevent-cpp gevent-cpp-monkey)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/${pc}.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/${pc}.pc DESTINATION ${GEVENT_PKGCONFIG_DIR})
+endforeach()

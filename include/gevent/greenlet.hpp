@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "gevent/detail/greenlet_base.hpp"
 #include "gevent/detail/ref.hpp"
@@ -37,7 +39,13 @@ struct SpawnOptions {
 class AnyGreenlet {
  public:
   AnyGreenlet() = default;
-  explicit operator bool() const { return static_cast<bool>(core_); }
+  // As gevent's Greenlet is truthy: started (the main greenlet and the hub are) and not dead;
+  // false for an empty handle. Whether the handle refers to a greenlet at all: valid().
+  explicit operator bool() const {
+    using State = detail::GreenletBase::State;
+    return core_ && core_->state() != State::unstarted && core_->state() != State::dead;
+  }
+  bool valid() const { return static_cast<bool>(core_); }
   friend bool operator==(const AnyGreenlet& a, const AnyGreenlet& b) { return a.core_ == b.core_; }
 
   // Schedules the greenlet to run (no effect if started, finished or killed).
@@ -293,6 +301,22 @@ auto joinall(Range&& greenlets, MaybeDuration timeout = {}, bool raise_error = f
   });
 }
 
+// wait({a, b}) and iwait({a, b}) over greenlets of mixed result types (one type: wait.hpp).
+inline auto wait(std::initializer_list<AnyGreenlet> greenlets, MaybeDuration timeout = {},
+                 std::optional<std::size_t> count = {}) {
+  return wait(std::vector<AnyGreenlet>(greenlets), timeout, count);
+}
+inline auto iwait(std::initializer_list<AnyGreenlet> greenlets, MaybeDuration timeout = {},
+                  std::optional<std::size_t> count = {}) {
+  return IWait<AnyGreenlet>(std::vector<AnyGreenlet>(greenlets), timeout, count);
+}
+
+// joinall({a, b}), gevent's joinall([a, b]): greenlets of any result types; returns handles.
+inline auto joinall(std::initializer_list<AnyGreenlet> greenlets, MaybeDuration timeout = {},
+                    bool raise_error = false, std::optional<std::size_t> count = {}) {
+  return joinall(std::vector<AnyGreenlet>(greenlets), timeout, raise_error, count);
+}
+
 namespace detail {
 
 // killall, and Group::kill, which returns quietly at the timeout (`timeout_throws` false).
@@ -323,6 +347,11 @@ template <std::ranges::range Range>
 void killall(Range&& greenlets, std::exception_ptr exception = nullptr, bool block = true,
              MaybeDuration timeout = {}) {
   detail::kill_all(std::forward<Range>(greenlets), std::move(exception), block, timeout, true);
+}
+inline void killall(std::initializer_list<AnyGreenlet> greenlets,
+                    std::exception_ptr exception = nullptr, bool block = true,
+                    MaybeDuration timeout = {}) {
+  killall(std::vector<AnyGreenlet>(greenlets), std::move(exception), block, timeout);
 }
 
 }  // namespace gevent

@@ -101,7 +101,7 @@ class Group {
 
   // A member and its link to the member's death, notified synchronously as it dies.
   struct Member final : detail::Link {
-    Member(Group& group, const AnyGreenlet& greenlet) : group(group), greenlet(greenlet) {}
+    Member(Group& owner, const AnyGreenlet& member) : group(owner), greenlet(member) {}
     void notify(detail::Linkable&) override { group.on_member_died(greenlet); }
     Group& group;
     AnyGreenlet greenlet;
@@ -192,9 +192,9 @@ class MapIterable {
   // A running task, and its link to the task's death: a task killed before it could record
   // an outcome (even before it started) records its GreenletExit there.
   struct Task final : detail::Link {
-    Task(MapIterable& owner, std::size_t index, Greenlet<void> greenlet)
-        : owner(owner), index(index), greenlet(std::move(greenlet)) {
-      this->greenlet.linkable().rawlink(*this);
+    Task(MapIterable& iterable, std::size_t position, Greenlet<void> task)
+        : owner(iterable), index(position), greenlet(std::move(task)) {
+      greenlet.linkable().rawlink(*this);
     }
     void notify(detail::Linkable&) override { owner.task_died(index, greenlet); }
     MapIterable& owner;

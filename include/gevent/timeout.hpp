@@ -12,7 +12,9 @@
 // does not derive from std::exception: `catch (const std::exception&)` does not swallow it.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <type_traits>
@@ -31,6 +33,13 @@ class Timeout {
   Timeout() noexcept;
   // A limit of `seconds` (none if empty), started now unless `start` is false.
   explicit Timeout(MaybeDuration seconds, bool start = true);
+  // A limit whose expiry throws `exception` instead of this Timeout (gevent's
+  // Timeout(seconds, exception)): `gevent::Timeout limit{1s, TooSlow("fetch")};`.
+  Timeout(MaybeDuration seconds, std::exception_ptr exception, bool start = true);
+  template <class E>
+  requires std::is_class_v<E> &&(!std::same_as<E, std::exception_ptr>)&&(!std::same_as<E, Timeout>)
+      Timeout(MaybeDuration seconds, E exception, bool start = true)
+      : Timeout(seconds, std::make_exception_ptr(std::move(exception)), start) {}
   // The copy carries identity and limit, not the timer: it is what a throw carries.
   Timeout(const Timeout& other) noexcept;
   Timeout& operator=(const Timeout&) = delete;
@@ -55,6 +64,7 @@ class Timeout {
   Hub* hub_ = nullptr;
   detail::Ref<detail::GreenletBase> target_;  // kept alive while the limit is armed
   std::optional<Duration> seconds_;
+  std::exception_ptr exception_;  // thrown at expiry instead of a copy of this, if set
   std::uint64_t id_;
   char what_[64];
 };

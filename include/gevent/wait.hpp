@@ -5,8 +5,10 @@
 //   auto ready = gevent::wait(greenlets, 1s);             // the ones ready within 1 s
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <deque>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -137,6 +139,15 @@ auto iwait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_
   }
 }
 
+// iwait({a, b}): handles of one type, or pointers to objects of one type
+// (`iwait({&event, &other_event})`); greenlets of mixed result types: see greenlet.hpp.
+template <Waitable T>
+requires std::copyable<T>
+auto iwait(std::initializer_list<T> objects, MaybeDuration timeout = {},
+           std::optional<std::size_t> count = {}) {
+  return IWait<T>(std::vector<T>(objects), timeout, count);
+}
+
 namespace detail {
 
 // Gathers what iwait yields, in that order, calling visit(object) on each as it comes:
@@ -166,6 +177,14 @@ template <std::ranges::range Range>
 requires Waitable<std::ranges::range_value_t<Range>>
 auto wait(Range&& objects, MaybeDuration timeout = {}, std::optional<std::size_t> count = {}) {
   return detail::collect_ready(std::forward<Range>(objects), timeout, count, [](auto&) {});
+}
+
+// wait({a, b}), as iwait({a, b}); returns copies of the ready elements.
+template <Waitable T>
+requires std::copyable<T>
+auto wait(std::initializer_list<T> objects, MaybeDuration timeout = {},
+          std::optional<std::size_t> count = {}) {
+  return wait(std::vector<T>(objects), timeout, count);
 }
 
 // With no objects: runs the hub until nothing is left to do (gevent.wait()). True if so,

@@ -28,7 +28,14 @@ Timeout::Timeout(MaybeDuration seconds, bool start) : id_(next_timeout_id()) {
   if (start) this->start();
 }
 
-Timeout::Timeout(const Timeout& other) noexcept : seconds_(other.seconds_), id_(other.id_) {
+Timeout::Timeout(MaybeDuration seconds, std::exception_ptr exception, bool start)
+    : Timeout(seconds, false) {
+  exception_ = std::move(exception);
+  if (start) this->start();
+}
+
+Timeout::Timeout(const Timeout& other) noexcept
+    : seconds_(other.seconds_), exception_(other.exception_), id_(other.id_) {
   node_.owner = this;
   describe();
 }
@@ -57,7 +64,8 @@ MaybeDuration Timeout::seconds() const {
 
 void Timeout::expire(detail::TimerNode& node) {
   Timeout& self = *static_cast<Node&>(node).owner;
-  self.target_->throw_into(std::make_exception_ptr(Timeout(self)));
+  self.target_->throw_into(self.exception_ ? self.exception_
+                                           : std::make_exception_ptr(Timeout(self)));
 }
 
 void Timeout::describe() {

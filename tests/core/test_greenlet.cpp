@@ -369,6 +369,22 @@ TEST_F(GreenletTest, ExceptionStateIsPerGreenletAcrossSwitches) {
   EXPECT_EQ(seen_after_switch, "a's");
 }
 
+// gevent: a Greenlet is truthy while started and not dead.
+TEST_F(GreenletTest, AGreenletIsTrueWhileStartedAndNotDead) {
+  gevent::Greenlet<void> empty;
+  EXPECT_FALSE(empty);
+  EXPECT_FALSE(empty.valid());
+  gevent::Greenlet<int> unstarted([] { return 1; });
+  EXPECT_FALSE(unstarted);
+  EXPECT_TRUE(unstarted.valid());
+  unstarted.start();
+  EXPECT_TRUE(unstarted);
+  EXPECT_EQ(unstarted.get(), 1);
+  EXPECT_FALSE(unstarted) << "dead";
+  EXPECT_TRUE(unstarted.valid());
+  EXPECT_TRUE(gevent::getcurrent()) << "the main greenlet is running";
+}
+
 TEST_F(GreenletTest, UsingAGreenletFromAnotherThreadThrowsWrongThreadError) {
   auto g = gevent::spawn([] { gevent::sleep(50ms); });
   std::string error;

@@ -2,6 +2,7 @@
 #include <gevent/gevent.hpp>
 
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "support/harness.hpp"
@@ -30,6 +31,26 @@ TEST_F(TimeoutTest, ExpiryIsThrownAtTheSwitchPointAndIdentifiesItsTimeout) {
         << expired.what();
     EXPECT_TRUE(mine != nullptr);
   }
+}
+
+// gevent's Timeout(seconds, exception): the expiry throws the chosen exception.
+TEST_F(TimeoutTest, ExpiryThrowsTheExceptionItWasGiven) {
+  struct TooSlow : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  try {
+    gevent::Timeout limit{10ms, TooSlow("the fetch took too long")};
+    EXPECT_TRUE(limit.pending());
+    gevent::sleep(10s);
+    FAIL() << "the sleep should have been interrupted";
+  } catch (const TooSlow& e) {
+    EXPECT_STREQ(e.what(), "the fetch took too long");
+  }
+  gevent::Timeout unstarted{5ms, std::make_exception_ptr(TooSlow("x")), false};
+  EXPECT_FALSE(unstarted.pending());
+  gevent::sleep(20ms);  // never started: nothing fires
+  unstarted.start();
+  EXPECT_THROW(gevent::sleep(1s), TooSlow);
 }
 
 TEST_F(TimeoutTest, LeavingTheScopeCancelsIt) {

@@ -93,6 +93,44 @@ TEST_F(WaitTest, JoinallRaiseErrorRethrowsTheFirstFailure) {
   gevent::killall(all);
 }
 
+// gevent's joinall([a, b]) and wait([a, b]), written as braced lists: greenlets of one result
+// type or of several, and pointers to other waitables.
+TEST_F(WaitTest, BracedListsOfGreenletsAndWaitablesWork) {
+  auto slow = gevent::spawn([] {
+    gevent::sleep(20ms);
+    return 1;
+  });
+  auto quick = gevent::spawn([] { return 2; });
+  auto nothing = gevent::spawn([] { gevent::sleep(10ms); });
+  const auto first = gevent::wait({slow, quick}, {}, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].get(), 2);
+  const auto finished = gevent::joinall({slow, nothing});  // different result types
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0], nothing);
+  EXPECT_TRUE(slow.ready());
+  int yielded = 0;
+  for (auto& g : gevent::iwait({quick, slow})) yielded += g.get();
+  EXPECT_EQ(yielded, 3);
+  EXPECT_EQ(gevent::wait({slow, nothing}).size(), 2u);
+
+  gevent::Event opened, other;
+  auto opener = gevent::spawn([&] { other.set(); });
+  const auto set = gevent::wait({&opened, &other}, 1s, 1);
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set[0], &other);
+  opener.join();
+
+  auto sleeper = gevent::spawn([] { gevent::sleep(10s); });
+  auto other_sleeper = gevent::spawn([] {
+    gevent::sleep(10s);
+    return 0;
+  });
+  gevent::killall({sleeper, other_sleeper});
+  EXPECT_TRUE(sleeper.dead());
+  EXPECT_TRUE(other_sleeper.dead());
+}
+
 TEST_F(WaitTest, KillallKillsEveryGreenletAndWaits) {
   auto all = sleepers({1000, 1000, 1000});
   gevent::sleep();
