@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/record_pool.hpp"
 #include "core/report.hpp"
 #include "gevent/config.hpp"
 #include "gevent/detail/greenlet_base.hpp"
@@ -108,28 +109,14 @@ GreenletBase::GreenletBase(Hub& hub, Kind kind, std::size_t stack_size)
 
 GreenletBase::~GreenletBase() = default;
 
-// The byte before the aligned block holds its distance from what malloc returned (at most
-// the alignment). A task aligned further still (by an over-aligned capture) goes the usual way.
-constexpr std::size_t kMostAlignedByHand = 128;
-
 void* GreenletBase::operator new(std::size_t size, std::align_val_t alignment) {
-  const auto align = static_cast<std::size_t>(alignment);
-  if (align > kMostAlignedByHand) return ::operator new(size, alignment);
-  void* raw = std::malloc(size + align);
-  if (!raw) throw std::bad_alloc();
-  const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = (start + align) & ~(std::uintptr_t{align} - 1);
-  auto* block = reinterpret_cast<unsigned char*>(aligned);
-  block[-1] = static_cast<unsigned char>(aligned - start);
-  return block;
+  if (static_cast<std::size_t>(alignment) > 64) return ::operator new(size, alignment);
+  return allocate_record(size);
 }
 
-void GreenletBase::operator delete(void* p, std::align_val_t alignment) noexcept {
-  if (static_cast<std::size_t>(alignment) > kMostAlignedByHand)
-    return ::operator delete(p, alignment);
-  if (!p) return;
-  auto* block = static_cast<unsigned char*>(p);
-  std::free(block - block[-1]);
+void GreenletBase::operator delete(void* p, std::size_t size, std::align_val_t alignment) noexcept {
+  if (static_cast<std::size_t>(alignment) > 64) return ::operator delete(p, alignment);
+  if (p) free_record(p, size);
 }
 
 GreenletExtras& GreenletBase::extras() {

@@ -38,7 +38,7 @@ TEST_F(FortifiedTest, CheckedReadRecvAndPollAreCooperative) {
   auto writer = gevent::spawn([&] {
     for (int i = 0; i < 4; ++i) {
       gevent::sleep(30ms);
-      ::write(pipe.w, "p", 1);
+      if (::write(pipe.w, "p", 1) != 1) ADD_FAILURE() << "pipe write";
       ::send(pair[1], "s", 1, 0);
     }
   });
