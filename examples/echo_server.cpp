@@ -5,6 +5,8 @@
 //
 // With --threads N, N hubs on N threads each serve the same port (SO_REUSEPORT) and the
 // kernel spreads the connections among them.
+#include "command_line.hpp"
+
 #include <gevent/gevent.hpp>
 #include <gevent/server.hpp>
 #include <gevent/server_threads.hpp>
@@ -17,6 +19,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -30,7 +33,18 @@ void echo(gevent::socket& sock, const gevent::address&) {
   }
 }
 
+constexpr std::string_view usage = R"(usage: echo_server [--host HOST] [--port PORT] [--threads N]
+
+Echoes back whatever each client sends. Ctrl-C or SIGTERM stops it.
+
+  --host HOST    address to listen on (default 127.0.0.1)
+  --port PORT    port to listen on, 0 for any free one (default 6000)
+  --threads N    serve with N hubs on N threads (default 1)
+  -h, --help     print this help and exit
+)";
+
 struct Options {
+  bool help = false;
   std::string host = "127.0.0.1";
   int port = 6000;
   int threads = 1;
@@ -40,18 +54,18 @@ Options parse(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument("missing value after " + flag);
-    const std::string value = argv[++i];
+    if (example::help_requested(flag, options.help)) return options;
     if (flag == "--host")
-      options.host = value;
+      options.host = example::value_after(i, argc, argv);
     else if (flag == "--port")
-      options.port = std::stoi(value);
+      options.port = example::number(flag, example::value_after(i, argc, argv));
     else if (flag == "--threads")
-      options.threads = std::stoi(value);
+      options.threads = example::number(flag, example::value_after(i, argc, argv));
     else
-      throw std::invalid_argument("unknown option " + flag);
+      example::reject_option(flag);
   }
-  if (options.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+  example::check_port(options.port);
+  example::check_at_least("--threads", options.threads, 1);
   return options;
 }
 
@@ -66,19 +80,19 @@ std::unique_ptr<gevent::server::BaseServer> make_server(const Options& options) 
 
 }  // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse(argc, argv);
-  gevent::server::ServerThreads threads;
-  auto stop_on_int = gevent::signal_handler(SIGINT, [&] { threads.stop_all(); });
-  auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { threads.stop_all(); });
-  threads.run(
-      options.threads, [&] { return make_server(options); },
-      [](gevent::server::BaseServer& server) {
-        std::cout << "echo_server: serving on " + server.server_address().to_string() + "\n"
-                  << std::flush;
-      });
-  return 0;
-} catch (const std::exception& e) {
-  std::cerr << "echo_server: " << e.what() << "\n";
-  return 1;
+int main(int argc, char** argv) {
+  return example::run("echo_server", usage, [&] {
+    const Options options = parse(argc, argv);
+    if (options.help) return example::print_usage(usage);
+    gevent::server::ServerThreads threads;
+    auto stop_on_int = gevent::signal_handler(SIGINT, [&] { threads.stop_all(); });
+    auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { threads.stop_all(); });
+    threads.run(
+        options.threads, [&] { return make_server(options); },
+        [](gevent::server::BaseServer& server) {
+          std::cout << "echo_server: serving on " + server.server_address().to_string() + "\n"
+                    << std::flush;
+        });
+    return 0;
+  });
 }

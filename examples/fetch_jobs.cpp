@@ -4,11 +4,12 @@
 // I/O in an unmodified library.
 //
 //   build/bin/fetch_jobs [job-duration-ms ...]
+#include "command_line.hpp"
+
 #include <gevent/gevent.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,40 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+constexpr char usage[] = R"(usage: fetch_jobs [JOB_MS ...]
+
+Spawns a greenlet per job; each sleeps for its duration, standing in for a download, and
+prints when it starts and when it is done. Without JOB_MS the jobs take 300 100 200 50 250 ms.
+
+  JOB_MS         a job's duration in milliseconds
+  -h, --help     print this help and exit
+)";
+
+struct Options {
+  bool help = false;
+  std::vector<std::chrono::milliseconds> durations;
+};
+
+// A duration is any number, so that "-5" is reported as a bad duration, not an unknown option.
+std::chrono::milliseconds job_duration(const std::string& arg) {
+  const auto ms = example::parse_number<long>(arg);
+  if (!ms) example::reject_option(arg);
+  if (!ms || *ms < 0)
+    throw example::UsageError("a job duration needs a number of ms >= 0, got '" + arg + "'");
+  return std::chrono::milliseconds(*ms);
+}
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (example::help_requested(arg, options.help)) return options;
+    options.durations.push_back(job_duration(arg));
+  }
+  if (options.durations.empty()) options.durations = {300ms, 100ms, 200ms, 50ms, 250ms};
+  return options;
+}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -33,28 +68,22 @@ std::size_t fetch(const std::string& job, std::chrono::milliseconds duration,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::chrono::milliseconds> durations;
-  for (int i = 1; i < argc; ++i) {
-    char* end = nullptr;
-    const long ms = std::strtol(argv[i], &end, 10);
-    if (!end || *end != '\0' || ms < 0) {
-      std::fprintf(stderr, "usage: %s [job-duration-ms ...] (got '%s')\n", argv[0], argv[i]);
-      return 2;
-    }
-    durations.emplace_back(ms);
-  }
-  if (durations.empty()) durations = {300ms, 100ms, 200ms, 50ms, 250ms};
+  return example::run("fetch_jobs", usage, [&] {
+    const Options options = parse(argc, argv);
+    if (options.help) return example::print_usage(usage);
+    const auto& durations = options.durations;
+    const auto t0 = Clock::now();
+    std::vector<gevent::Greenlet<std::size_t>> jobs;
+    for (std::size_t i = 0; i < durations.size(); ++i)
+      jobs.push_back(gevent::spawn(fetch, "job-" + std::to_string(i + 1), durations[i], t0));
+    gevent::joinall(jobs);
 
-  const auto t0 = Clock::now();
-  std::vector<gevent::Greenlet<std::size_t>> jobs;
-  for (std::size_t i = 0; i < durations.size(); ++i)
-    jobs.push_back(gevent::spawn(fetch, "job-" + std::to_string(i + 1), durations[i], t0));
-  gevent::joinall(jobs);
-
-  std::size_t total = 0;
-  for (auto& job : jobs) total += job.get();
-  std::printf(
-      "%6.3fs  all %zu jobs done, %zu bytes; run one after another they would take "
-      "the sum of their durations\n",
-      seconds_since(t0), jobs.size(), total);
+    std::size_t total = 0;
+    for (auto& job : jobs) total += job.get();
+    std::printf(
+        "%6.3fs  all %zu jobs done, %zu bytes; run one after another they would take "
+        "the sum of their durations\n",
+        seconds_since(t0), jobs.size(), total);
+    return 0;
+  });
 }

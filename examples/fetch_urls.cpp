@@ -14,17 +14,43 @@
 //       print('%s: %s bytes: %r' % (url, len(data), data[:50]))
 //   jobs = [gevent.spawn(print_head, url) for url in urls]
 //   gevent.wait(jobs)
+#include "command_line.hpp"
+
 #include <curl/curl.h>
 #include <gevent/gevent.hpp>
 #include <gevent/monkey.hpp>
 
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace {
+
+constexpr char usage[] = R"(usage: fetch_urls URL...
+
+Fetches every URL at once, one greenlet each, with libcurl's blocking API made cooperative,
+and prints the start of each page.
+
+  -h, --help     print this help and exit
+)";
+
+struct Options {
+  bool help = false;
+  std::vector<std::string> urls;
+};
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (example::help_requested(arg, options.help)) return options;
+    example::reject_option(arg);
+    options.urls.push_back(arg);
+  }
+  if (options.urls.empty()) throw example::UsageError("expected at least one URL");
+  return options;
+}
 
 size_t keep(char* data, size_t size, size_t count, void* body) {
   static_cast<std::string*>(body)->append(data, size * count);
@@ -53,14 +79,15 @@ void print_head(const std::string& url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0) {
-    std::printf("usage: %s URL...\n  fetches every URL at once, one greenlet each\n", argv[0]);
-    return argc < 2 ? 2 : 0;
-  }
-  gevent::monkey::patch_all();
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  std::vector<gevent::Greenlet<void>> jobs;
-  for (int i = 1; i < argc; ++i) jobs.push_back(gevent::spawn(print_head, std::string(argv[i])));
-  gevent::joinall(jobs);
-  curl_global_cleanup();
+  return example::run("fetch_urls", usage, [&] {
+    const Options options = parse(argc, argv);
+    if (options.help) return example::print_usage(usage);
+    gevent::monkey::patch_all();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    std::vector<gevent::Greenlet<void>> jobs;
+    for (const auto& url : options.urls) jobs.push_back(gevent::spawn(print_head, url));
+    gevent::joinall(jobs);
+    curl_global_cleanup();
+    return 0;
+  });
 }

@@ -5,6 +5,8 @@
 //                                   openssl s_client -connect 127.0.0.1:8443
 //   tls_echo --self-test            make a throwaway certificate (openssl CLI), serve on a
 //                                   free port, check the echo with several verifying clients
+#include "command_line.hpp"
+
 #include <gevent/gevent.hpp>
 #include <gevent/server.hpp>
 #include <gevent/signal.hpp>
@@ -17,12 +19,54 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace std::chrono_literals;
 
 namespace {
+
+constexpr std::string_view usage = R"(usage: tls_echo CERT KEY [HOST:PORT]
+       tls_echo --self-test
+
+An echo server over TLS. Ctrl-C or SIGTERM stops it.
+
+  CERT KEY       PEM files of the server's certificate chain and private key
+  HOST:PORT      address to listen on (default 127.0.0.1:8443); try it with
+                 openssl s_client -connect 127.0.0.1:8443
+  --self-test    make a throwaway certificate (openssl CLI), serve on a free port and
+                 check the echo with several verifying clients
+  -h, --help     print this help and exit
+)";
+
+struct Options {
+  bool help = false;
+  bool self_test = false;
+  std::vector<std::string> positional;  // CERT KEY [HOST:PORT]
+};
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (example::help_requested(arg, options.help)) return options;
+    if (arg == "--self-test")
+      options.self_test = true;
+    else if (arg.starts_with("-"))
+      throw example::UsageError("unknown option " + arg);
+    else
+      options.positional.push_back(arg);
+  }
+  const std::size_t given = options.positional.size();
+  if (options.self_test && given > 0)
+    throw example::UsageError("--self-test takes no other arguments");
+  if (!options.self_test && (given < 2 || given > 3))
+    throw example::UsageError("expected 2 or 3 arguments, CERT KEY [HOST:PORT]; got " +
+                              std::to_string(given));
+  return options;
+}
 
 // The StreamServer has done the TLS handshake: `sock` is the gevent::ssl::SSLSocket.
 void echo(gevent::socket& sock, const gevent::address&) {
@@ -96,16 +140,17 @@ int self_test() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() == 1 && args[0] == "--self-test") return self_test();
-  if (args.size() < 2 || args.size() > 3) {
-    std::cerr << "usage: tls_echo CERT KEY [HOST:PORT] | tls_echo --self-test\n";
-    return 2;
-  }
-  auto server = tls_server(args.size() == 3 ? args[2] : "127.0.0.1:8443", args[0], args[1]);
-  auto stop_on_int = gevent::signal_handler(SIGINT, [&] { server.stop(); });
-  auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { server.stop(); });
-  server.start();
-  std::cout << "tls_echo: serving on " << server.server_address().to_string() << std::endl;
-  server.serve_forever();
+  return example::run("tls_echo", usage, [&] {
+    const Options options = parse(argc, argv);
+    if (options.help) return example::print_usage(usage);
+    if (options.self_test) return self_test();
+    const auto& args = options.positional;
+    auto server = tls_server(args.size() == 3 ? args[2] : "127.0.0.1:8443", args[0], args[1]);
+    auto stop_on_int = gevent::signal_handler(SIGINT, [&] { server.stop(); });
+    auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { server.stop(); });
+    server.start();
+    std::cout << "tls_echo: serving on " << server.server_address().to_string() << std::endl;
+    server.serve_forever();
+    return 0;
+  });
 }

@@ -2,6 +2,8 @@
 // back to where it came from, one greenlet per datagram. Ctrl-C or SIGTERM stops it.
 //
 //   udp_echo [--host 127.0.0.1] [--port 9000]
+#include "command_line.hpp"
+
 #include <gevent/gevent.hpp>
 #include <gevent/server.hpp>
 #include <gevent/signal.hpp>
@@ -9,33 +11,57 @@
 #include <csignal>
 #include <iostream>
 #include <string>
+#include <string_view>
 
-int main(int argc, char** argv) try {
+namespace {
+
+constexpr std::string_view usage = R"(usage: udp_echo [--host HOST] [--port PORT]
+
+Sends every datagram back to where it came from. Ctrl-C or SIGTERM stops it.
+
+  --host HOST    address to listen on (default 127.0.0.1)
+  --port PORT    port to listen on, 0 for any free one (default 9000)
+  -h, --help     print this help and exit
+)";
+
+struct Options {
+  bool help = false;
   std::string host = "127.0.0.1";
-  std::string port = "9000";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--host")
-      host = argv[i + 1];
-    else if (flag == "--port")
-      port = argv[i + 1];
-    else
-      throw std::invalid_argument("unknown option " + flag);
-  }
-  if (argc % 2 == 0) throw std::invalid_argument("usage: udp_echo [--host H] [--port P]");
+  int port = 9000;
+};
 
-  gevent::server::DatagramServer* self = nullptr;
-  gevent::server::DatagramServer server{
-      host + ":" + port,
-      [&](std::string_view data, const gevent::address& peer) { self->sendto(data, peer); }};
-  self = &server;
-  auto stop_on_int = gevent::signal_handler(SIGINT, [&] { server.stop(); });
-  auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { server.stop(); });
-  server.start();
-  std::cout << "udp_echo: serving on " << server.server_address().to_string() << std::endl;
-  server.serve_forever();
-  return 0;
-} catch (const std::exception& e) {
-  std::cerr << "udp_echo: " << e.what() << "\n";
-  return 1;
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (example::help_requested(flag, options.help)) return options;
+    if (flag == "--host")
+      options.host = example::value_after(i, argc, argv);
+    else if (flag == "--port")
+      options.port = example::number(flag, example::value_after(i, argc, argv));
+    else
+      example::reject_option(flag);
+  }
+  example::check_port(options.port);
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return example::run("udp_echo", usage, [&] {
+    const Options options = parse(argc, argv);
+    if (options.help) return example::print_usage(usage);
+    gevent::server::DatagramServer* self = nullptr;
+    gevent::server::DatagramServer server{
+        options.host + ":" + std::to_string(options.port),
+        [&](std::string_view data, const gevent::address& peer) { self->sendto(data, peer); }};
+    self = &server;
+    auto stop_on_int = gevent::signal_handler(SIGINT, [&] { server.stop(); });
+    auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { server.stop(); });
+    server.start();
+    std::cout << "udp_echo: serving on " << server.server_address().to_string() << std::endl;
+    server.serve_forever();
+    return 0;
+  });
 }

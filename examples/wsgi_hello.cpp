@@ -10,6 +10,8 @@
 //   GET  /error       the application throws: a 500, and the server goes on
 //
 // Ctrl-C or SIGTERM stops it gracefully. The access log goes to stderr, as gevent's does.
+#include "command_line.hpp"
+
 #include <gevent/gevent.hpp>
 #include <gevent/pywsgi.hpp>
 #include <gevent/server_threads.hpp>
@@ -81,44 +83,59 @@ Body application(Environ& env, StartResponse& start_response) {
   return text(start_response, "404 Not Found", Body::view("Not Found\n"));
 }
 
+constexpr std::string_view usage =
+    R"(usage: wsgi_hello [--host HOST] [--port PORT] [--threads N] [--no-access-log]
+                  [--header-timeout SECONDS] [--keepalive-timeout SECONDS]
+
+A WSGI-style HTTP server: GET / says hello; POST /echo, GET /stream?n=K, GET /sleep?ms=M
+and GET /error show the rest. Ctrl-C or SIGTERM stops it.
+
+  --host HOST                  address to listen on (default 127.0.0.1)
+  --port PORT                  port to listen on, 0 for any free one (default 8000)
+  --threads N                  serve with N hubs on N threads (default 1)
+  --no-access-log              do not log each request to stderr
+  --header-timeout SECONDS     time a client has to send a request's head (default 30)
+  --keepalive-timeout SECONDS  time an idle keep-alive connection stays open (default 60)
+  -h, --help                   print this help and exit
+)";
+
 struct Options {
+  bool help = false;
   std::string host = "127.0.0.1";
   int port = 8000;
   int threads = 1;
   gevent::pywsgi::WSGIServerOptions server;
 };
 
-std::chrono::duration<double> seconds(const std::string& value) {
-  std::size_t used = 0;
-  const double s = std::stod(value, &used);
-  if (used != value.size() || !(s > 0)) throw std::invalid_argument("bad seconds: " + value);
-  return std::chrono::duration<double>(s);
+std::chrono::duration<double> seconds(const std::string& flag, const std::string& value) {
+  const auto s = example::parse_number<double>(value);
+  if (!s || !(*s > 0))
+    throw example::UsageError(flag + " needs a number of seconds above 0, got '" + value + "'");
+  return std::chrono::duration<double>(*s);
 }
 
 Options parse(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--no-access-log") {
+    if (example::help_requested(flag, options.help)) return options;
+    if (flag == "--no-access-log")
       options.server.log = nullptr;
-      continue;
-    }
-    if (i + 1 >= argc) throw std::invalid_argument("missing value after " + flag);
-    const std::string value = argv[++i];
-    if (flag == "--host")
-      options.host = value;
+    else if (flag == "--host")
+      options.host = example::value_after(i, argc, argv);
     else if (flag == "--port")
-      options.port = std::stoi(value);
+      options.port = example::number(flag, example::value_after(i, argc, argv));
     else if (flag == "--threads")
-      options.threads = std::stoi(value);
+      options.threads = example::number(flag, example::value_after(i, argc, argv));
     else if (flag == "--header-timeout")
-      options.server.header_timeout = seconds(value);
+      options.server.header_timeout = seconds(flag, example::value_after(i, argc, argv));
     else if (flag == "--keepalive-timeout")
-      options.server.keepalive_timeout = seconds(value);
+      options.server.keepalive_timeout = seconds(flag, example::value_after(i, argc, argv));
     else
-      throw std::invalid_argument("unknown option " + flag);
+      example::reject_option(flag);
   }
-  if (options.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+  example::check_port(options.port);
+  example::check_at_least("--threads", options.threads, 1);
   options.server.reuse_port = options.threads > 1;
   options.server.backlog = 4096;
   return options;
@@ -126,26 +143,26 @@ Options parse(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse(argc, argv);
-  const std::string listen =
-      (options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]") +
-      ":" + std::to_string(options.port);
-  gevent::server::ServerThreads threads;
-  auto stop_on_int = gevent::signal_handler(SIGINT, [&] { threads.stop_all(); });
-  auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { threads.stop_all(); });
-  threads.run(
-      options.threads,
-      [&] {
-        return std::make_unique<gevent::pywsgi::WSGIServer>(
-            listen, application, gevent::server::Spawn{}, options.server);
-      },
-      [](gevent::server::BaseServer& server) {
-        std::cout << "wsgi_hello: serving on http://" + server.server_address().to_string() + "\n"
-                  << std::flush;
-      });
-  return 0;
-} catch (const std::exception& e) {
-  std::cerr << "wsgi_hello: " << e.what() << "\n";
-  return 1;
+int main(int argc, char** argv) {
+  return example::run("wsgi_hello", usage, [&] {
+    const Options options = parse(argc, argv);
+    if (options.help) return example::print_usage(usage);
+    const std::string listen =
+        (options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]") +
+        ":" + std::to_string(options.port);
+    gevent::server::ServerThreads threads;
+    auto stop_on_int = gevent::signal_handler(SIGINT, [&] { threads.stop_all(); });
+    auto stop_on_term = gevent::signal_handler(SIGTERM, [&] { threads.stop_all(); });
+    threads.run(
+        options.threads,
+        [&] {
+          return std::make_unique<gevent::pywsgi::WSGIServer>(
+              listen, application, gevent::server::Spawn{}, options.server);
+        },
+        [](gevent::server::BaseServer& server) {
+          std::cout << "wsgi_hello: serving on http://" + server.server_address().to_string() + "\n"
+                    << std::flush;
+        });
+    return 0;
+  });
 }
