@@ -4,6 +4,8 @@
 //   GEVENT_STACK_SIZE   bytes, or with K/M suffix    default greenlet stack (128K; 512K under ASan)
 //   GEVENT_RESOLVER     thread (default)|ares|block  each hub's name resolver (resolver.hpp)
 //   GEVENT_THREADPOOL_SIZE  a positive count         threads of each hub's pool (default 10)
+//   GEVENT_RESOLVER_THREADS a positive count         most threads of each hub's blocking name
+//                                                    lookups at once (default 64)
 //   GEVENTARES_SERVERS  ip[:port],[ipv6]:port,...    DNS servers for ares (else resolv.conf's)
 //   GEVENTARES_TIMEOUT  seconds, e.g. 0.5            ares: wait for one server's answer
 //   GEVENTARES_TRIES    a positive count             ares: tries per server
@@ -29,6 +31,9 @@ struct Config {
   std::string resolver = "thread";
   // Read when a hub makes its thread pool (Hub::threadpool(), first use).
   std::size_t threadpool_size = 10;
+  // The most threads a hub's blocking name lookups may use at once (the thread resolver, and
+  // getaddrinfo/getnameinfo under gevent::monkey); started as lookups wait for them.
+  std::size_t resolver_threads = 64;
   std::string ares_servers;    // empty: /etc/resolv.conf's
   MaybeDuration ares_timeout;  // unset: c-ares's (resolv.conf's "timeout:", else 5 s)
   int ares_tries = 0;          // 0: c-ares's (resolv.conf's "attempts:", else 4)

@@ -9,7 +9,8 @@
 // Every hub has one resolver, get_resolver(), made on first use from gevent::config().resolver
 // (GEVENT_RESOLVER); the free functions below use it:
 //
-//   thread (default)  the libc calls, run on the hub's thread pool (Hub::threadpool()).
+//   thread (default)  the libc calls, run on the hub's resolver pool (up to
+//                     config().resolver_threads threads, GEVENT_RESOLVER_THREADS).
 //                     Numeric hosts and ports are resolved inline, without a thread.
 //   ares              c-ares, driven by the hub's loop: one channel per hub, created on the
 //                     first lookup, destroyed with the hub. /etc/hosts first, then DNS

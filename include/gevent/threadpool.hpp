@@ -50,7 +50,7 @@ namespace gevent {
 
 namespace detail {
 
-class HubThreadPool;
+class HubOwnedThreadPool;
 
 // One job of a thread pool: run() on a worker thread, then deliver() (or, if it never ran,
 // abandon()) on the hub's thread.
@@ -164,7 +164,7 @@ class ThreadPool {
   std::size_t pending() const;
 
  private:
-  friend class detail::HubThreadPool;  // builds the hub's own pool, abandons it after fork()
+  friend class detail::HubOwnedThreadPool;  // builds the hub's pools, abandons them after fork()
   ThreadPool(std::size_t size, Hub& hub);
 
   void submit(std::unique_ptr<detail::ThreadPoolJob> job);
@@ -190,18 +190,39 @@ class ThreadPool {
 
 namespace detail {
 
-// The hub's own pool, as a service of the hub (Hub::threadpool()).
-class HubThreadPool final : public HubService {
+// A pool a hub makes on first use, with `size` threads at most, and abandons in a forked
+// child (its threads did not survive the fork); the next use makes a new one.
+class HubOwnedThreadPool : public HubService {
  public:
-  explicit HubThreadPool(Hub& hub) : hub_(hub) {}
-  ~HubThreadPool() override;
+  HubOwnedThreadPool(Hub& hub, std::size_t size) : hub_(hub), size_(size) {}
+  ~HubOwnedThreadPool() override;
   ThreadPool& pool();
   void after_fork_in_child() override;
 
  private:
   Hub& hub_;
-  std::unique_ptr<ThreadPool> pool_;  // made on first use, again after a fork
+  std::size_t size_;
+  std::unique_ptr<ThreadPool> pool_;
 };
+
+// The hub's own pool (Hub::threadpool()): config().threadpool_size threads.
+class HubThreadPool final : public HubOwnedThreadPool {
+ public:
+  explicit HubThreadPool(Hub& hub);
+};
+
+// The pool that runs the C library's blocking name lookups for the hub (the thread
+// resolver, and getaddrinfo and getnameinfo under gevent::monkey): config().resolver_threads
+// threads, started as lookups wait for them. Separate from the hub's pool, so that slow DNS
+// answers neither wait behind the program's jobs nor hold its threads.
+class ResolverThreadPool final : public HubOwnedThreadPool {
+ public:
+  explicit ResolverThreadPool(Hub& hub);
+};
+
+inline ThreadPool& resolver_threadpool(Hub& hub) {
+  return hub.service<ResolverThreadPool>().pool();
+}
 
 }  // namespace detail
 

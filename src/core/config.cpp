@@ -64,6 +64,8 @@ Config from_environment() {
     config.ares_tries = parse_count<int>("GEVENTARES_TRIES", tries, "tries");
   if (const char* size = std::getenv("GEVENT_THREADPOOL_SIZE"); size && *size)
     config.threadpool_size = parse_count<std::size_t>("GEVENT_THREADPOOL_SIZE", size, "threads");
+  if (const char* size = std::getenv("GEVENT_RESOLVER_THREADS"); size && *size)
+    config.resolver_threads = parse_count<std::size_t>("GEVENT_RESOLVER_THREADS", size, "threads");
   return config;
 }
 

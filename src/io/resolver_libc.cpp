@@ -1,5 +1,5 @@
 // The libc resolvers: block (the calls on the calling thread) and thread (the calls on the
-// hub's thread pool, the calling greenlet waiting for the result).
+// hub's resolver pool, the calling greenlet waiting for the result).
 #include <cerrno>
 #include <memory>
 #include <type_traits>
@@ -167,13 +167,13 @@ class ThreadResolver final : public Resolver {
         ec);
   }
 
-  // Runs lookup(ec) on the hub's pool; the job owns copies of its arguments and its result
+  // Runs lookup(ec) on the hub's resolver pool; the job owns copies of its arguments and its result
   // slot, so a greenlet that stops waiting (Timeout, kill) leaves nothing dangling: the
   // answer lands in a result nobody reads, and is freed with the job.
   template <class Lookup, class T = std::invoke_result_t<Lookup&, std::error_code&>>
   T on_pool(Lookup lookup, std::error_code& ec) {
     if (hub_.in_hub()) Hub::throw_blocking_in_hub("a name lookup (thread resolver)");
-    auto pending = hub_.threadpool().spawn([lookup = std::move(lookup)] {
+    auto pending = resolver_threadpool(hub_).spawn([lookup = std::move(lookup)] {
       Answer<T> answer;
       answer.value = lookup(answer.error);
       return answer;

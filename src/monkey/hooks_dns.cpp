@@ -1,5 +1,5 @@
-// patch_dns(): getaddrinfo and getnameinfo run glibc's own call on the hub's thread pool while
-// the greenlet waits (gevent's default "thread" resolver), so the answers, their layout (the
+// patch_dns(): getaddrinfo and getnameinfo run glibc's own call on the hub's resolver pool
+// while the greenlet waits (gevent's default "thread" resolver), so the answers, their layout (the
 // program frees them with the original freeaddrinfo) and the EAI_* codes are exactly glibc's.
 // glibc's resolver calls its internal socket and poll functions, which no hook can reach: this
 // is the only place DNS can be made cooperative. GEVENT_RESOLVER=block keeps the original call.
@@ -29,13 +29,14 @@ Hub* resolving_hub() {
   return hub && gevent::config().resolver != "block" ? hub : nullptr;
 }
 
-// Runs `job` (shared with the pool thread, which may outlive the wait) on the hub's thread
+// Runs `job` (shared with the pool thread, which may outlive the wait) on the hub's resolver
 // pool. False, with errno set, when the greenlet was interrupted or the pool failed: the job
 // then finishes on its own and frees what it made.
 template <class Job>
 bool run_on_pool(Hub& hub, const std::shared_ptr<Job>& job) {
   try {
-    gevent::AsyncResult<void> done = hub.threadpool().spawn([job] { job->run(); });
+    gevent::AsyncResult<void> done =
+        gevent::detail::resolver_threadpool(hub).spawn([job] { job->run(); });
     gevent::detail::Waiter waiter;
     const auto token = done.rawlink([&waiter](gevent::AsyncResult<void>&) { waiter.wake(); });
     if (waiter.wait_nothrow() == gevent::detail::WaitResult::woken) return true;

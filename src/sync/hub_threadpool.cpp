@@ -1,5 +1,5 @@
-// The hub's own thread pool, a service of the hub: made on first use, abandoned in a forked
-// child (Hub::reinit).
+// The hub's thread pools, services of the hub: its own and its resolver's, each made on first
+// use and abandoned in a forked child (Hub::reinit).
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -24,19 +24,24 @@ std::vector<ThreadPool*>& pools_lost_in_fork() {
 
 namespace detail {
 
-HubThreadPool::~HubThreadPool() = default;  // joins the pool's threads
+HubOwnedThreadPool::~HubOwnedThreadPool() = default;  // joins the pool's threads
 
-ThreadPool& HubThreadPool::pool() {
-  if (!pool_) pool_.reset(new ThreadPool(config().threadpool_size, hub_));
+ThreadPool& HubOwnedThreadPool::pool() {
+  if (!pool_) pool_.reset(new ThreadPool(size_, hub_));
   return *pool_;
 }
 
-void HubThreadPool::after_fork_in_child() {
+void HubOwnedThreadPool::after_fork_in_child() {
   if (!pool_) return;
   ThreadPool* pool = pool_.release();
   pools_lost_in_fork().push_back(pool);
   pool->abandon_after_fork();
 }
+
+HubThreadPool::HubThreadPool(Hub& hub) : HubOwnedThreadPool(hub, config().threadpool_size) {}
+
+ResolverThreadPool::ResolverThreadPool(Hub& hub)
+    : HubOwnedThreadPool(hub, config().resolver_threads) {}
 
 }  // namespace detail
 

@@ -377,9 +377,10 @@ class ThreadResolverTest : public ResolverTest {
 };
 
 // A Timeout ends the wait, not the pool job: its answer arrives after the greenlet that asked
-// is gone, and must be dropped without touching that greenlet's stack.
+// is gone, and must be dropped without touching that greenlet's stack. Every thread of the
+// resolver's pool is kept busy first, so that the lookup waits.
 TEST_F(ThreadResolverTest, TheAnswerOfAnAbandonedLookupIsDroppedSafely) {
-  gevent::ThreadPool& pool = gevent::get_hub().threadpool();
+  gevent::ThreadPool& pool = gevent::detail::resolver_threadpool(gevent::get_hub());
   std::atomic<bool> release{false};
   for (std::size_t i = 0; i < pool.size(); ++i)
     pool.spawn([&release] {
@@ -399,6 +400,20 @@ TEST_F(ThreadResolverTest, TheAnswerOfAnAbandonedLookupIsDroppedSafely) {
   while (pool.pending() > 0 && std::chrono::steady_clock::now() < give_up) gevent::sleep(1ms);
   EXPECT_EQ(pool.pending(), 0u);
   EXPECT_EQ(gevent::gethostbyname("localhost"), "127.0.0.1");  // the resolver still works
+}
+
+// Lookups have a pool of their own: a hub pool busy with the program's jobs does not hold them.
+TEST_F(ThreadResolverTest, ABusyHubPoolDoesNotHoldLookups) {
+  gevent::ThreadPool& pool = gevent::get_hub().threadpool();
+  std::atomic<bool> release{false};
+  for (std::size_t i = 0; i < pool.size(); ++i)
+    pool.spawn([&release] {
+      while (!release) std::this_thread::sleep_for(1ms);
+    });
+  EXPECT_EQ(gevent::try_with_timeout(5s, [] { return gevent::gethostbyname("localhost"); }),
+            "127.0.0.1");
+  release = true;
+  while (pool.pending() > 0) gevent::sleep(1ms);
 }
 
 TEST_F(ResolverTest, BlockNeverSwitchesSoATimeoutCannotInterruptIt) {

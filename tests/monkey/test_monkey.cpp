@@ -389,32 +389,6 @@ TEST_F(MonkeyTest, ThreadsWithoutAHubAreUntouched) {
   EXPECT_EQ(got, "abc");
 }
 
-TEST_F(MonkeyTest, GetaddrinfoAnswersAsTheOriginal) {
-  using Getaddrinfo = int(const char*, const char*, const addrinfo*, addrinfo**);
-  auto* original = gevent::monkey::get_original<Getaddrinfo>("getaddrinfo");
-  const auto describe = [](int rc, addrinfo* list) {
-    std::string text = "rc=" + std::to_string(rc);
-    for (addrinfo* ai = list; ai; ai = ai->ai_next) {
-      char host[NI_MAXHOST], port[NI_MAXSERV];
-      ::getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV);
-      text += " " + std::to_string(ai->ai_family) + "/" + std::to_string(ai->ai_socktype) + "/" +
-              std::to_string(ai->ai_protocol) + ":" + host + ":" + port;
-    }
-    if (list) ::freeaddrinfo(list);
-    return text;
-  };
-  for (const char* name : {"localhost", "127.0.0.1", "::1", "999.1.1.1"}) {
-    addrinfo hints{};
-    hints.ai_flags = std::string(name) == "999.1.1.1" ? AI_NUMERICHOST : 0;
-    addrinfo* hooked = nullptr;
-    addrinfo* plain = nullptr;
-    const int hooked_rc = ::getaddrinfo(name, "80", &hints, &hooked);
-    const int plain_rc = original(name, "80", &hints, &plain);
-    EXPECT_EQ(describe(hooked_rc, hooked), describe(plain_rc, plain)) << name;
-  }
-}
-
 TEST_F(MonkeyTest, GetaddrinfoFromManyGreenletsAtOnce) {
   Heartbeat heartbeat;
   std::vector<gevent::Greenlet<int>> lookups;
