@@ -8,17 +8,21 @@
 #include <gevent/gevent.hpp>
 #include <gevent/monkey.hpp>
 #include <gevent/pywsgi.hpp>
+#include <gevent/ssl.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "support/harness.hpp"
 #include "support/heartbeat.hpp"
+#include "support/stack_depth.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using gevent::testing::Heartbeat;
@@ -51,6 +55,9 @@ class LibraryTest : public gevent::testing::HubTest {
   void SetUp() override {
     HubTest::SetUp();
     gevent::monkey::patch_all();
+    // Made once, here: a greenlet making them would hold every other greenlet's first call
+    // at the static's initialisation guard, blocking the thread.
+    gevent::testing::tls_certs();
   }
 };
 
@@ -70,6 +77,7 @@ Fetch fetch(const std::string& url) {
   Fetch result;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_CAINFO, gevent::testing::tls_certs().ca.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &result.body);
@@ -77,27 +85,43 @@ Fetch fetch(const std::string& url) {
   return result;
 }
 
-// An HTTP server on the same hub that answers /delay/<ms> after that many milliseconds.
+// An HTTP server on the same hub that answers /delay/<ms> after that many milliseconds; over
+// TLS (the test CA's certificate for 127.0.0.1) when asked.
 class SlowServer {
  public:
-  SlowServer()
-      : server_("127.0.0.1:0", [](gevent::pywsgi::Environ& environ,
-                                  gevent::pywsgi::StartResponse& start_response) {
-          const std::string path(environ.path_info());
-          gevent::sleep(std::chrono::milliseconds(std::stoi(path.substr(path.rfind('/') + 1))));
-          start_response("200 OK", {{"Content-Type", "text/plain"}});
-          return gevent::pywsgi::Body("done " + path);
-        }) {
+  explicit SlowServer(bool tls = false)
+      : server_(
+            "127.0.0.1:0",
+            [](gevent::pywsgi::Environ& environ, gevent::pywsgi::StartResponse& start_response) {
+              const std::string path(environ.path_info());
+              gevent::sleep(std::chrono::milliseconds(std::stoi(path.substr(path.rfind('/') + 1))));
+              start_response("200 OK", {{"Content-Type", "text/plain"}});
+              return gevent::pywsgi::Body("done " + path);
+            },
+            {}, options(tls)),
+        scheme_(tls ? "https" : "http") {
     server_.start();
   }
   ~SlowServer() { server_.stop(1s); }
   std::string url(int delay_ms) const {
-    return "http://127.0.0.1:" + std::to_string(server_.server_address().port()) + "/delay/" +
+    return scheme_ + "://127.0.0.1:" + std::to_string(server_.server_address().port()) + "/delay/" +
            std::to_string(delay_ms);
   }
 
  private:
+  static gevent::pywsgi::WSGIServerOptions options(bool tls) {
+    gevent::pywsgi::WSGIServerOptions options;
+    options.log = nullptr;
+    if (tls) {
+      options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
+      options.ssl_context->load_cert_chain(gevent::testing::tls_certs().server,
+                                           gevent::testing::tls_certs().server_key);
+    }
+    return options;
+  }
+
   gevent::pywsgi::WSGIServer server_;
+  std::string scheme_;
 };
 
 TEST_F(LibraryTest, CurlEasyPerformFromAHundredGreenletsAtOnce) {
@@ -113,6 +137,23 @@ TEST_F(LibraryTest, CurlEasyPerformFromAHundredGreenletsAtOnce) {
   }
   const auto took = elapsed_since(start);
   std::printf("100 fetches of 0.5 s each: %lld ms\n", static_cast<long long>(took.count()));
+  EXPECT_LT(took, kConcurrentBound);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+
+TEST_F(LibraryTest, CurlHttpsFromFiftyGreenletsAtOnce) {
+  SlowServer server(true);
+  Heartbeat heartbeat;
+  std::vector<gevent::Greenlet<Fetch>> fetches;
+  const auto start = Clock::now();
+  for (int i = 0; i < 50; ++i) fetches.push_back(gevent::spawn(fetch, server.url(500)));
+  for (auto& f : fetches) {
+    const Fetch result = f.get();
+    EXPECT_EQ(result.code, CURLE_OK) << curl_easy_strerror(result.code);
+    EXPECT_EQ(result.body, "done /delay/500");
+  }
+  const auto took = elapsed_since(start);
+  std::printf("50 HTTPS fetches of 0.5 s each: %lld ms\n", static_cast<long long>(took.count()));
   EXPECT_LT(took, kConcurrentBound);
   EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
 }
@@ -269,5 +310,33 @@ TEST_F(LibraryTest, HiredisTimeoutStillTimesOut) {
   EXPECT_LT(took, 2s);
   EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
 }
+
+// --- stack depth ---
+
+#if !GEVENT_ASAN && !GEVENT_TSAN  // the probe paints stack memory the sanitizers watch
+// The deepest each library goes on a greenlet's stack, against the default stack size: an
+// OpenSSL handshake inside libcurl, libpq's connect with its SSL and GSS probing, hiredis.
+TEST_F(LibraryTest, EachLibraryFitsTheDefaultStackWithRoom) {
+  SlowServer https(true);
+  struct Probe {
+    const char* what;
+    std::function<void()> call;
+  };
+  const std::vector<Probe> probes = {
+      {"libcurl HTTPS fetch", [&] { EXPECT_EQ(fetch(https.url(0)).code, CURLE_OK); }},
+      {"libpq connect and query",
+       [] { EXPECT_EQ(query(connect_pg("127.0.0.1").get(), "SELECT 'x'"), "x"); }},
+      {"hiredis connect and command",
+       [] { EXPECT_EQ(command(connect_redis().get(), "PING"), "PONG"); }},
+  };
+  const std::size_t stack_size = gevent::config().stack_size;
+  for (const Probe& probe : probes) {
+    const std::size_t depth =
+        gevent::spawn([&] { return gevent::testing::stack_depth_of(probe.call); }).get();
+    std::printf("%s: %zu bytes of stack (default stack %zu)\n", probe.what, depth, stack_size);
+    EXPECT_LT(depth, stack_size / 2) << probe.what;
+  }
+}
+#endif
 
 }  // namespace
