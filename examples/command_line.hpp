@@ -29,6 +29,12 @@ inline void reject_option(const std::string& arg) {
   if (arg.starts_with("-")) throw UsageError("unknown option " + arg);
 }
 
+// Throws for an argument the program does not take: an option, or a positional argument.
+[[noreturn]] inline void reject_argument(const std::string& arg) {
+  reject_option(arg);
+  throw UsageError("unexpected argument '" + arg + "'");
+}
+
 // The value after the flag at argv[i]; i moves on to it.
 inline std::string value_after(int& i, int argc, char** argv) {
   if (i + 1 >= argc) throw UsageError(std::string("missing value after ") + argv[i]);
@@ -55,6 +61,20 @@ inline int number(const std::string& flag, const std::string& value) {
 inline void check_port(int port) {
   if (port < 0 || port > 65535)
     throw UsageError("--port must be from 0 to 65535, got " + std::to_string(port));
+}
+
+// Reads --host HOST or --port PORT at argv[i] into `host` or `port`; false for another flag.
+inline bool host_or_port(const std::string& flag, int& i, int argc, char** argv, std::string& host,
+                         int& port) {
+  if (flag == "--host") {
+    host = value_after(i, argc, argv);
+  } else if (flag == "--port") {
+    port = number(flag, value_after(i, argc, argv));
+    check_port(port);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 inline void check_at_least(const std::string& flag, int value, int least) {

@@ -55,16 +55,12 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (example::help_requested(flag, options.help)) return options;
-    if (flag == "--host")
-      options.host = example::value_after(i, argc, argv);
-    else if (flag == "--port")
-      options.port = example::number(flag, example::value_after(i, argc, argv));
-    else if (flag == "--threads")
+    if (example::host_or_port(flag, i, argc, argv, options.host, options.port)) continue;
+    if (flag == "--threads")
       options.threads = example::number(flag, example::value_after(i, argc, argv));
     else
-      example::reject_option(flag);
+      example::reject_argument(flag);
   }
-  example::check_port(options.port);
   example::check_at_least("--threads", options.threads, 1);
   return options;
 }

@@ -47,8 +47,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--queries")
       options.queries = example::number(arg, example::value_after(i, argc, argv));
     else if (arg.starts_with("-") || !options.conninfo.empty())
-      throw example::UsageError(arg.starts_with("-") ? "unknown option " + arg
-                                                     : "unexpected argument '" + arg + "'");
+      example::reject_argument(arg);
     else
       options.conninfo = arg;
   }

@@ -52,18 +52,14 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (example::help_requested(flag, options.help)) return options;
-    if (flag == "--host")
-      options.host = example::value_after(i, argc, argv);
-    else if (flag == "--port")
-      options.port = example::number(flag, example::value_after(i, argc, argv));
-    else if (flag == "--jobs")
+    if (example::host_or_port(flag, i, argc, argv, options.host, options.port)) continue;
+    if (flag == "--jobs")
       options.jobs = example::number(flag, example::value_after(i, argc, argv));
     else if (flag == "--workers")
       options.workers = example::number(flag, example::value_after(i, argc, argv));
     else
-      throw example::UsageError("unknown option " + flag);
+      example::reject_argument(flag);
   }
-  example::check_port(options.port);
   example::check_at_least("--jobs", options.jobs, 1);
   example::check_at_least("--workers", options.workers, 1);
   return options;

@@ -35,14 +35,9 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (example::help_requested(flag, options.help)) return options;
-    if (flag == "--host")
-      options.host = example::value_after(i, argc, argv);
-    else if (flag == "--port")
-      options.port = example::number(flag, example::value_after(i, argc, argv));
-    else
-      example::reject_option(flag);
+    if (example::host_or_port(flag, i, argc, argv, options.host, options.port)) continue;
+    example::reject_argument(flag);
   }
-  example::check_port(options.port);
   return options;
 }
 
