@@ -39,8 +39,8 @@ void patch_socket();
 void patch_select();
 // sleep, usleep, nanosleep, clock_nanosleep (with TIMER_ABSTIME and its clock).
 void patch_time();
-// getaddrinfo and getnameinfo: glibc's own call, run on the hub's thread pool
-// (GEVENT_RESOLVER=block: on the calling thread).
+// getaddrinfo, getnameinfo, gethostbyname[2][_r], gethostbyaddr[_r]: glibc's own call, run on
+// the hub's resolver pool (GEVENT_RESOLVER=block: on the calling thread).
 void patch_dns();
 // fork (the child's hub is reinitialised, as gevent::fork) and waitpid/wait4 for one child.
 void patch_os();

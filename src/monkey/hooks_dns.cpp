@@ -11,10 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "gevent/config.hpp"
-#include "gevent/detail/waiter.hpp"
 #include "gevent/monkey.hpp"
-#include "gevent/threadpool.hpp"
+#include "monkey/dns_pool.hpp"
 #include "monkey/state.hpp"
 #include "sys/libc.hpp"
 
@@ -23,32 +21,6 @@ using namespace gevent::monkey::detail;
 namespace sys = gevent::sys;
 
 namespace {
-
-Hub* resolving_hub() {
-  Hub* hub = cooperative_hub(kDns);
-  return hub && gevent::config().resolver != "block" ? hub : nullptr;
-}
-
-// Runs `job` (shared with the pool thread, which may outlive the wait) on the hub's resolver
-// pool. False, with errno set, when the greenlet was interrupted or the pool failed: the job
-// then finishes on its own and frees what it made.
-template <class Job>
-bool run_on_pool(Hub& hub, const std::shared_ptr<Job>& job) {
-  try {
-    gevent::AsyncResult<void> done =
-        gevent::detail::resolver_threadpool(hub).spawn([job] { job->run(); });
-    gevent::detail::Waiter waiter;
-    const auto token = done.rawlink([&waiter](gevent::AsyncResult<void>&) { waiter.wake(); });
-    if (waiter.wait_nothrow() == gevent::detail::WaitResult::woken) return true;
-    done.unlink(token);
-    errno = kInterrupted;
-  } catch (const std::bad_alloc&) {
-    errno = ENOMEM;
-  } catch (const std::exception&) {
-    errno = EAGAIN;  // no thread for the pool
-  }
-  return false;
-}
 
 std::optional<std::string> copy(const char* text) {
   if (!text) return std::nullopt;
@@ -112,7 +84,10 @@ struct NameInfoLookup {
 }  // namespace
 
 namespace gevent::monkey {
-void patch_dns() { detail::patch(detail::kDns); }
+void patch_dns() {
+  detail::link_hostent_hooks();
+  detail::patch(detail::kDns);
+}
 }  // namespace gevent::monkey
 
 extern "C" {

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -179,6 +180,120 @@ TEST_F(MonkeyDnsTest, GetnameinfoAnswersAsTheOriginal) {
       EXPECT_STREQ(serv, plain_serv) << ip << " flags " << flags;
     }
   }
+}
+
+// --- gethostbyname and its kin ---
+
+// An entry as text: its name, type, aliases and addresses; or h_errno when there is none.
+std::string describe(const hostent* entry, int h_error) {
+  if (!entry) return "h_errno=" + std::to_string(h_error);
+  std::string text = std::string(entry->h_name) + " type " + std::to_string(entry->h_addrtype);
+  for (char** alias = entry->h_aliases; *alias; ++alias) text += " alias " + std::string(*alias);
+  for (char** address = entry->h_addr_list; *address; ++address) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    ::inet_ntop(entry->h_addrtype, *address, ip, sizeof ip);
+    text += " " + std::string(ip);
+  }
+  return text;
+}
+
+// What a call without _r gave: its entry, or its h_errno (read after the call).
+template <class Call>
+std::string outcome(Call call) {
+  const hostent* entry = call();
+  return describe(entry, h_errno);
+}
+
+template <class F>
+F* original(const char* name) {
+  auto* f = gevent::monkey::get_original<F>(name);
+  EXPECT_NE(f, nullptr) << name;
+  return f;
+}
+
+// gethostbyname_r(name) into a buffer of `size`, as text with its return value.
+template <class Call>
+std::string by_name_r(Call call, const char* name, std::size_t size) {
+  hostent entry{};
+  hostent* found = nullptr;
+  int h_error = 0;
+  std::vector<char> buffer(size);
+  const int rc = call(name, &entry, buffer.data(), buffer.size(), &found, &h_error);
+  return "rc=" + std::to_string(rc) + " " + describe(found, h_error);
+}
+
+const std::vector<const char*> kNames = {"host7.slow.test", "missing.slow.test", "hosts-only.test",
+                                         "localhost", "127.0.0.1"};
+
+TEST_F(MonkeyDnsTest, GethostbynameAndGethostbyname2AnswerAsTheOriginals) {
+  SlowDns dns;
+  auto* plain = original<hostent*(const char*)>("gethostbyname");
+  auto* plain2 = original<hostent*(const char*, int)>("gethostbyname2");
+  for (const char* name : kNames) {
+    EXPECT_EQ(outcome([&] { return ::gethostbyname(name); }), outcome([&] { return plain(name); }))
+        << name;
+    for (int family : {AF_INET, AF_INET6})
+      EXPECT_EQ(outcome([&] { return ::gethostbyname2(name, family); }),
+                outcome([&] { return plain2(name, family); }))
+          << name << " " << family;
+  }
+  EXPECT_EQ(outcome([] { return ::gethostbyname("hosts-only.test"); }),
+            "hosts-only.test type 2 10.9.8.7");
+  EXPECT_EQ(outcome([] { return ::gethostbyname("missing.slow.test"); }),
+            "h_errno=" + std::to_string(HOST_NOT_FOUND));
+}
+
+TEST_F(MonkeyDnsTest, GethostbynameRAnswersAsTheOriginalEvenWithASmallBuffer) {
+  SlowDns dns;
+  using ByNameR = int(const char*, hostent*, char*, size_t, hostent**, int*);
+  auto* plain = original<ByNameR>("gethostbyname_r");
+  for (const char* name : kNames)
+    for (std::size_t size : {std::size_t{4096}, std::size_t{16}})
+      EXPECT_EQ(by_name_r(::gethostbyname_r, name, size), by_name_r(plain, name, size))
+          << name << ", buffer " << size;
+  EXPECT_EQ(by_name_r(::gethostbyname_r, "hosts-only.test", 16),
+            "rc=" + std::to_string(ERANGE) + " h_errno=" + std::to_string(NETDB_INTERNAL));
+}
+
+TEST_F(MonkeyDnsTest, GethostbyaddrAndItsRFormAnswerAsTheOriginals) {
+  SlowDns dns;
+  auto* plain = original<hostent*(const void*, socklen_t, int)>("gethostbyaddr");
+  using ByAddrR = int(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*);
+  auto* plain_r = original<ByAddrR>("gethostbyaddr_r");
+  for (const char* ip : {"10.9.8.7", "127.0.0.1", "10.1.1.1"}) {
+    in_addr address{};
+    ASSERT_EQ(::inet_pton(AF_INET, ip, &address), 1);
+    EXPECT_EQ(outcome([&] { return ::gethostbyaddr(&address, sizeof address, AF_INET); }),
+              outcome([&] { return plain(&address, sizeof address, AF_INET); }))
+        << ip;
+    const auto by_addr_r = [&](auto call) {
+      hostent entry{};
+      hostent* found = nullptr;
+      int h_error = 0;
+      char buffer[1024];
+      const int rc =
+          call(&address, sizeof address, AF_INET, &entry, buffer, sizeof buffer, &found, &h_error);
+      return "rc=" + std::to_string(rc) + " " + describe(found, h_error);
+    };
+    EXPECT_EQ(by_addr_r(::gethostbyaddr_r), by_addr_r(plain_r)) << ip;
+  }
+}
+
+TEST_F(MonkeyDnsTest, TwentyGethostbynameRAtOnceTakeAboutOne) {
+  SlowDns dns;
+  Heartbeat heartbeat;
+  std::vector<gevent::Greenlet<std::string>> lookups;
+  const auto start = Clock::now();
+  for (int i = 0; i < 20; ++i)
+    lookups.push_back(gevent::spawn([i] {
+      const std::string name = "host" + std::to_string(i) + ".slow.test";
+      return by_name_r(::gethostbyname_r, name.c_str(), 1024);
+    }));
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(lookups[static_cast<std::size_t>(i)].get(),
+              "rc=0 host" + std::to_string(i) + ".slow.test type 2 10.45.0." + std::to_string(i));
+  EXPECT_LT(Clock::now() - start, kConcurrentBound);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
 }
 
 }  // namespace
