@@ -42,7 +42,8 @@ void patch_time();
 // getaddrinfo, getnameinfo, gethostbyname[2][_r], gethostbyaddr[_r]: glibc's own call, run on
 // the hub's resolver pool (GEVENT_RESOLVER=block: on the calling thread).
 void patch_dns();
-// fork (the child's hub is reinitialised, as gevent::fork) and waitpid/wait4 for one child.
+// fork (the child's hub is reinitialised, as gevent::fork) and waitpid/wait4/waitid for one
+// child.
 void patch_os();
 
 // Whether libc function `name` (e.g. "recv") is hooked and its part patched.

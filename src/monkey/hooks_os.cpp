@@ -1,7 +1,8 @@
-// patch_os(): fork reinitialises the child's hub (gevent::fork), and waitpid/wait4 for one
-// child wait only the calling greenlet: the call with WNOHANG, then a hub timer, every
+// patch_os(): fork reinitialises the child's hub (gevent::fork), and waitpid/wait4/waitid for
+// one child wait only the calling greenlet: the call with WNOHANG, then a hub timer, every
 // millisecond at first and up to every 50 ms (as gevent::os::waitpid does without a child
 // watcher), so that no SIGCHLD handler of the program's is taken over.
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,27 @@ bool waits_for_one_child(pid_t pid, int options) {
   return pid > 0 && !(options & WNOHANG) && !(options & ~(WUNTRACED | WCONTINUED));
 }
 
+// waitid's options the cooperative wait keeps: WEXITED, with WSTOPPED or WCONTINUED; not
+// WNOHANG, and not WNOWAIT (a child the loop reaped cannot be left waitable).
+bool waitid_waits_for_one_child(idtype_t idtype, int options) {
+  return idtype == P_PID && (options & WEXITED) && !(options & ~(WEXITED | WSTOPPED | WCONTINUED));
+}
+
+// What waitid reports for a child whose waitpid() status is `status` (reaped by the loop).
+void fill_child_info(siginfo_t* info, pid_t child, int status) {
+  *info = siginfo_t{};
+  info->si_signo = SIGCHLD;
+  info->si_pid = child;
+  info->si_uid = getuid();
+  if (WIFEXITED(status)) {
+    info->si_code = CLD_EXITED;
+    info->si_status = WEXITSTATUS(status);
+  } else {
+    info->si_code = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    info->si_status = WTERMSIG(status);
+  }
+}
+
 }  // namespace
 
 namespace gevent::monkey {
@@ -82,6 +104,22 @@ pid_t wait4(pid_t pid, int* status, int options, rusage* usage) noexcept {
   if (usage) *usage = rusage{};  // unknown for a child the loop reaped
   return wait_for_child(pid, status,
                         [&] { return sys::wait4(pid, status, options | WNOHANG, usage); });
+}
+
+int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
+  Hub* hub = cooperative_hub(kOs);
+  if (!hub || !info || !waitid_waits_for_one_child(idtype, options))
+    return sys::waitid(idtype, id, info, options);
+  const auto child = static_cast<pid_t>(id);
+  int status = 0;
+  *info = siginfo_t{};
+  const pid_t found = wait_for_child(child, &status, [&]() -> pid_t {
+    if (sys::waitid(P_PID, id, info, options | WNOHANG) != 0) return -1;
+    return info->si_pid;  // 0 while the child has not changed state
+  });
+  if (found < 0) return -1;
+  if (info->si_pid == 0) fill_child_info(info, child, status);
+  return 0;
 }
 
 }  // extern "C"

@@ -69,6 +69,7 @@ constexpr std::pair<std::string_view, Module> kHooked[] = {
     {"fork", kOs},
     {"waitpid", kOs},
     {"wait4", kOs},
+    {"waitid", kOs},
 };
 
 template <std::size_t N>

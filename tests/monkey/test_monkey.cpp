@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
@@ -401,6 +402,34 @@ TEST_F(MonkeyTest, GetaddrinfoFromManyGreenletsAtOnce) {
     }));
   for (auto& lookup : lookups) EXPECT_EQ(lookup.get(), 0);
   EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+}
+
+// A child started with posix_spawn (fork is not possible under TSan): waitid for it waits
+// only the calling greenlet, and its siginfo says how the child ended, as the original's.
+pid_t spawn_shell(const char* script) {
+  const char* argv[] = {"sh", "-c", script, nullptr};
+  pid_t pid = -1;
+  EXPECT_EQ(::posix_spawnp(&pid, "sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  return pid;
+}
+
+TEST_F(MonkeyTest, WaitidForOneChildIsCooperative) {
+  Heartbeat heartbeat;
+  const pid_t exits = spawn_shell("sleep 0.3; exit 3");
+  const pid_t killed = spawn_shell("sleep 0.3; kill -TERM $$");
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(exits), &info, WEXITED), 0);
+  EXPECT_EQ(info.si_pid, exits);
+  EXPECT_EQ(info.si_signo, SIGCHLD);
+  EXPECT_EQ(info.si_code, CLD_EXITED);
+  EXPECT_EQ(info.si_status, 3);
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(killed), &info, WEXITED), 0);
+  EXPECT_EQ(info.si_pid, killed);
+  EXPECT_EQ(info.si_code, CLD_KILLED);
+  EXPECT_EQ(info.si_status, SIGTERM);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+  EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(exits), &info, WEXITED), -1);  // reaped already
+  EXPECT_EQ(errno, ECHILD);
 }
 
 #if !GEVENT_TSAN  // TSan does not support fork in a threaded program (see tests/CMakeLists.txt)
