@@ -19,6 +19,7 @@
 #include "gevent/detail/waiter.hpp"
 #include "gevent/monkey.hpp"
 #include "monkey/fd_wait.hpp"
+#include "monkey/socket_calls.hpp"
 #include "monkey/state.hpp"
 #include "sys/libc.hpp"
 
@@ -27,10 +28,7 @@ using gevent::detail::FdState;
 using namespace gevent::monkey::detail;
 namespace sys = gevent::sys;
 
-namespace {
-
-constexpr auto kRead = FdState::kRead;
-constexpr auto kWrite = FdState::kWrite;
+namespace gevent::monkey::detail {
 
 bool is_stream_socket(int fd) {
   int type = 0;
@@ -39,6 +37,13 @@ bool is_stream_socket(int fd) {
 }
 
 ssize_t interrupted() { return fail(Outcome::interrupted); }
+
+}  // namespace gevent::monkey::detail
+
+namespace {
+
+constexpr auto kRead = FdState::kRead;
+constexpr auto kWrite = FdState::kWrite;
 
 // --- sockets ---
 
@@ -108,36 +113,6 @@ std::vector<iovec> rest_of(const msghdr& msg, size_t sent) {
     if (part.iov_len > 0) rest.push_back(part);
   }
   return rest;
-}
-
-ssize_t send_msg(Hub& hub, int fd, const msghdr* msg, int flags) {
-  if (!take_turn(hub)) return interrupted();
-  BlockingCall call(hub, fd, kWrite);
-  ssize_t n = retry(call, [&] { return sys::sendmsg(fd, msg, flags | MSG_DONTWAIT); });
-  if (n <= 0 || static_cast<size_t>(n) >= total_length(*msg) || user_nonblocking(fd)) return n;
-  size_t done = static_cast<size_t>(n);
-  std::vector<iovec> rest = rest_of(*msg, done);
-  msghdr more{};  // the address and ancillary data went with the first part
-  while (!rest.empty()) {
-    more.msg_iov = rest.data();
-    more.msg_iovlen = rest.size();
-    n = retry(call, [&] { return sys::sendmsg(fd, &more, flags | MSG_DONTWAIT); });
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-    rest = rest_of(more, static_cast<size_t>(n));
-  }
-  return static_cast<ssize_t>(done);
-}
-
-// connect and accept: the call with O_NONBLOCK set for its duration, then the flags as they
-// were. Nothing else of this thread runs in between.
-template <class Call>
-auto with_nonblocking(int fd, int flags, Call call) {
-  sys::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  const auto result = call();
-  SavedErrno saved;
-  sys::fcntl(fd, F_SETFL, flags);
-  return result;
 }
 
 int connect_cooperatively(Hub& hub, int fd, const sockaddr* addr, socklen_t len, int flags) {
@@ -239,8 +214,34 @@ bool socket_patched() { return (patched_modules.load(std::memory_order_relaxed) 
 
 }  // namespace
 
+namespace gevent::monkey::detail {
+
+ssize_t send_msg(Hub& hub, int fd, const msghdr* msg, int flags) {
+  if (!take_turn(hub)) return interrupted();
+  BlockingCall call(hub, fd, FdState::kWrite);
+  ssize_t n = retry(call, [&] { return sys::sendmsg(fd, msg, flags | MSG_DONTWAIT); });
+  if (n <= 0 || static_cast<size_t>(n) >= total_length(*msg) || user_nonblocking(fd)) return n;
+  size_t done = static_cast<size_t>(n);
+  std::vector<iovec> rest = rest_of(*msg, done);
+  msghdr more{};  // the address and ancillary data went with the first part
+  while (!rest.empty()) {
+    more.msg_iov = rest.data();
+    more.msg_iovlen = rest.size();
+    n = retry(call, [&] { return sys::sendmsg(fd, &more, flags | MSG_DONTWAIT); });
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+    rest = rest_of(more, static_cast<size_t>(n));
+  }
+  return static_cast<ssize_t>(done);
+}
+
+}  // namespace gevent::monkey::detail
+
 namespace gevent::monkey {
-void patch_socket() { detail::patch(detail::kSocket); }
+void patch_socket() {
+  detail::link_socket_batch_hooks();
+  detail::patch(detail::kSocket);
+}
 }  // namespace gevent::monkey
 
 extern "C" {

@@ -13,10 +13,12 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -208,6 +210,80 @@ TEST_F(MonkeyTest, CloseAndDup2UnderAWaiterWakeItWithEbadf) {
     }
     EXPECT_EQ(reader.get(1s), EBADF) << (use_dup2 ? "dup2" : "close");
   }
+}
+
+// 4 MiB does not fit a socket's buffer: a sendfile that blocked the hub would wait forever
+// for the reader, which runs on the same hub.
+TEST_F(MonkeyTest, SendfileToASocketWaitsOnlyItsGreenlet) {
+  constexpr std::size_t kSize = 4 << 20;
+  char path[] = "/tmp/gevent-sendfile-XXXXXX";
+  const int file = ::mkstemp(path);
+  ASSERT_GE(file, 0);
+  ::unlink(path);
+  std::string content(kSize, '\0');
+  for (std::size_t i = 0; i < kSize; ++i) content[i] = static_cast<char>('a' + i % 26);
+  ASSERT_EQ(::pwrite(file, content.data(), kSize, 0), static_cast<ssize_t>(kSize));
+  SocketPair pair;
+  Heartbeat heartbeat;
+  auto reader = gevent::spawn([&] {
+    std::string got;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(pair.a, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+    return got;
+  });
+  off_t offset = 0;
+  EXPECT_EQ(::sendfile(pair.b, file, &offset, kSize), static_cast<ssize_t>(kSize));
+  EXPECT_EQ(offset, static_cast<off_t>(kSize));
+  EXPECT_EQ(::fcntl(pair.b, F_GETFL) & O_NONBLOCK, 0) << "the hook left O_NONBLOCK set";
+  ::shutdown(pair.b, SHUT_WR);
+  EXPECT_TRUE(reader.get() == content) << "the bytes differ";
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
+  ::close(file);
+}
+
+// recvmmsg without MSG_WAITFORONE waits for all its messages; sendmmsg sends all of its.
+TEST_F(MonkeyTest, SendmmsgAndRecvmmsgWaitOnlyTheirGreenlet) {
+  SocketPair pair(SOCK_DGRAM);
+  Heartbeat heartbeat;
+  auto receiver = gevent::spawn([&] {
+    char bufs[3][16];
+    iovec iov[3];
+    mmsghdr messages[3]{};
+    for (int i = 0; i < 3; ++i) {
+      iov[i] = {bufs[i], sizeof bufs[i]};
+      messages[i].msg_hdr.msg_iov = &iov[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = ::recvmmsg(pair.a, messages, 3, 0, nullptr);
+    std::string got = std::to_string(n) + ":";
+    for (int i = 0; i < std::max(n, 0); ++i) got += std::string(bufs[i], messages[i].msg_len);
+    return got;
+  });
+  for (const char* part : {"one", "two", "six"}) {
+    gevent::sleep(20ms);
+    iovec iov{const_cast<char*>(part), 3};
+    mmsghdr message{};
+    message.msg_hdr.msg_iov = &iov;
+    message.msg_hdr.msg_iovlen = 1;
+    ASSERT_EQ(::sendmmsg(pair.b, &message, 1, 0), 1);
+  }
+  EXPECT_EQ(receiver.get(), "3:onetwosix");
+
+  receiver = gevent::spawn([&] {
+    char buf[16];
+    iovec iov{buf, sizeof buf};
+    mmsghdr messages[2]{};
+    messages[0].msg_hdr.msg_iov = &iov;
+    messages[0].msg_hdr.msg_iovlen = 1;
+    messages[1] = messages[0];
+    const int n = ::recvmmsg(pair.a, messages, 2, MSG_WAITFORONE, nullptr);
+    return std::to_string(n) + ":" + std::string(buf, n > 0 ? messages[0].msg_len : 0);
+  });
+  gevent::sleep(20ms);
+  ASSERT_EQ(::send(pair.b, "ten", 3, 0), 3);
+  EXPECT_EQ(receiver.get(), "1:ten");
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
 }
 
 TEST_F(MonkeyTest, ConnectAndAcceptAreCooperative) {
