@@ -1,5 +1,7 @@
 #include "core/record_pool.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <cstdlib>
 #include <mutex>
@@ -31,8 +33,17 @@ struct Shared {
   std::vector<void*> slabs;
   FreeLists orphans{};
 };
+Shared* shared_instance = nullptr;  // never destroyed: records may die during exit
+
+// A thread that held the mutex at a fork does not exist in the child: it starts unlocked.
+void reset_mutex_in_child() { new (&shared_instance->mutex) std::mutex; }
+
 Shared& shared() {
-  static Shared* instance = new Shared;  // never destroyed: records may die during exit
+  static Shared* instance = [] {
+    shared_instance = new Shared;
+    pthread_atfork(nullptr, nullptr, reset_mutex_in_child);
+    return shared_instance;
+  }();
   return *instance;
 }
 
@@ -54,8 +65,8 @@ class ThreadCache {
     return allocate_slow(index);
   }
   void free(void* block, std::size_t index) noexcept {
-    if (exited_) [[unlikely]]
-      return give_to_orphans(block, index);
+    if (!hooked_ || exited_) [[unlikely]]
+      return free_slow(block, index);
     push(free_[index], block);
   }
   // At thread exit: the free blocks go to the next thread that needs them.
@@ -70,6 +81,10 @@ class ThreadCache {
 
  private:
   void* allocate_slow(std::size_t index);
+  void free_slow(void* block, std::size_t index) noexcept;
+  // Constructs the thread's exit hook once, so that the thread's exit hands its blocks over
+  // (and never touches the hook again after that hook was destroyed).
+  void hook_exit();
   bool adopt_orphans(std::size_t index);
   void new_slab();
   static void give_to_orphans(void* block, std::size_t index) noexcept {
@@ -81,6 +96,7 @@ class ThreadCache {
   FreeLists free_{};
   char* slab_next_ = nullptr;
   char* slab_end_ = nullptr;
+  bool hooked_ = false;
   bool exited_ = false;
 };
 
@@ -92,8 +108,20 @@ struct ExitHook {
 };
 thread_local ExitHook exit_hook;
 
+void ThreadCache::hook_exit() {
+  if (hooked_) return;
+  hooked_ = true;
+  exit_hook.armed = true;
+}
+
+void ThreadCache::free_slow(void* block, std::size_t index) noexcept {
+  if (exited_) return give_to_orphans(block, index);
+  hook_exit();
+  push(free_[index], block);
+}
+
 void* ThreadCache::allocate_slow(std::size_t index) {
-  exit_hook.armed = true;  // constructs the hook, so that the thread's exit runs it
+  hook_exit();
   if (!exited_ && adopt_orphans(index)) return allocate(index);
   const std::size_t bytes = class_bytes(index);
   if (static_cast<std::size_t>(slab_end_ - slab_next_) < bytes) new_slab();

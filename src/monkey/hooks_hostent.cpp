@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,44 +28,68 @@ namespace {
 // One _r lookup: the call, with the entry, the buffer and the h_errno it fills.
 using Call = std::function<int(hostent*, char*, size_t, hostent**, int*)>;
 
+// The job's buffer sits at the same offset from 16-byte alignment as the caller's, so that
+// glibc lays the entry out in it exactly as it would in the caller's (it aligns its arrays).
+constexpr std::uintptr_t kAlign = alignof(std::max_align_t);
+
 struct HostEntLookup {
   Call call;
-  std::vector<char> buffer;
+  std::vector<char> storage;
+  char* buffer;
+  size_t size;
   hostent entry{};
   hostent* found = nullptr;
   int result = 0;
   int h_error = 0;
+  int error = 0;
 
-  HostEntLookup(Call c, size_t buffer_size) : call(std::move(c)), buffer(buffer_size) {}
-  void run() { result = call(&entry, buffer.data(), buffer.size(), &found, &h_error); }
+  HostEntLookup(Call c, size_t buffer_size, std::uintptr_t caller_buffer)
+      : call(std::move(c)), storage(buffer_size + kAlign), size(buffer_size) {
+    const auto start = reinterpret_cast<std::uintptr_t>(storage.data());
+    buffer = storage.data() + (caller_buffer - start) % kAlign;
+  }
+  void run() {
+    result = call(&entry, buffer, size, &found, &h_error);
+    error = errno;
+  }
 };
 
-// Points `p`, which may point into `from`, at the same place in `to`.
+// Points `p`, which may point into the lookup's buffer, at the same place in `to`.
 template <class T>
-T* moved(T* p, const std::vector<char>& from, char* to) {
+T* moved(T* p, const HostEntLookup& from, char* to) {
   const auto* at = reinterpret_cast<const char*>(p);
-  if (!p || at < from.data() || at >= from.data() + from.size()) return p;
-  return reinterpret_cast<T*>(to + (at - from.data()));
+  if (!p || at < from.buffer || at >= from.buffer + from.size) return p;
+  return reinterpret_cast<T*>(to + (at - from.buffer));
 }
 
 // Copies the lookup's entry and buffer into `entry` and `buffer`: the buffer whole, then
 // every pointer into it (the name, the two arrays and what they point at) moved along.
 void move_entry(const HostEntLookup& lookup, hostent* entry, char* buffer) {
-  memcpy(buffer, lookup.buffer.data(), lookup.buffer.size());
+  memcpy(buffer, lookup.buffer, lookup.size);
   *entry = lookup.entry;
-  entry->h_name = moved(entry->h_name, lookup.buffer, buffer);
-  entry->h_aliases = moved(entry->h_aliases, lookup.buffer, buffer);
-  entry->h_addr_list = moved(entry->h_addr_list, lookup.buffer, buffer);
+  entry->h_name = moved(entry->h_name, lookup, buffer);
+  entry->h_aliases = moved(entry->h_aliases, lookup, buffer);
+  entry->h_addr_list = moved(entry->h_addr_list, lookup, buffer);
   for (char** list : {entry->h_aliases, entry->h_addr_list})
-    for (; list && *list; ++list) *list = moved(*list, lookup.buffer, buffer);
+    for (; list && *list; ++list) *list = moved(*list, lookup, buffer);
 }
 
-// A _r call, cooperative: the original's return value, entry and h_errno.
+// Runs the lookup on the pool into a buffer of `size` placed as `caller_buffer` is; null, with
+// errno set, when the greenlet was interrupted or the pool failed.
+std::shared_ptr<HostEntLookup> run_lookup(Hub& hub, Call call, size_t size,
+                                          const char* caller_buffer) {
+  auto lookup = std::make_shared<HostEntLookup>(std::move(call), size,
+                                                reinterpret_cast<std::uintptr_t>(caller_buffer));
+  if (!run_on_pool(hub, lookup)) return nullptr;
+  return lookup;
+}
+
+// A _r call, cooperative: the original's return value, entry, h_errno and errno.
 int lookup_r(Hub& hub, Call call, hostent* entry, char* buffer, size_t size, hostent** found,
              int* h_error) {
-  auto lookup = std::make_shared<HostEntLookup>(std::move(call), size);
   *found = nullptr;
-  if (!run_on_pool(hub, lookup)) {
+  const auto lookup = run_lookup(hub, std::move(call), size, buffer);
+  if (!lookup) {
     *h_error = NETDB_INTERNAL;
     return errno;
   }
@@ -72,25 +98,32 @@ int lookup_r(Hub& hub, Call call, hostent* entry, char* buffer, size_t size, hos
     *found = entry;
   }
   *h_error = lookup->h_error;
+  errno = lookup->error;
   return lookup->result;
 }
 
-// A call without _r: into this thread's static entry, its buffer grown as glibc grows its
-// own; h_errno set. Valid until the next such call on this thread, as glibc's.
+// A call without _r: into this thread's static entry, valid until the next such call on this
+// thread, as glibc's. The job's buffer grows on ERANGE as glibc grows its own; the static
+// buffer is only touched once the lookup is over, with no switch until the entry is in it.
 hostent* lookup_static(Hub& hub, const Call& call) {
   thread_local hostent entry;
-  thread_local std::vector<char> buffer(1024);
-  for (;;) {
-    hostent* found = nullptr;
-    int h_error = 0;
-    const int rc = lookup_r(hub, call, &entry, buffer.data(), buffer.size(), &found, &h_error);
-    if (rc == ERANGE && h_error == NETDB_INTERNAL && buffer.size() < (1u << 20)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
+  thread_local std::vector<char> buffer;
+  for (size_t size = 1024;; size *= 2) {
+    const auto lookup = run_lookup(hub, call, size, nullptr);
+    if (!lookup) {
+      h_errno = NETDB_INTERNAL;
+      return nullptr;
     }
-    h_errno = h_error;
-    if (rc != 0 && h_error == NETDB_INTERNAL) errno = rc;
-    return found;
+    if (lookup->result == ERANGE && lookup->h_error == NETDB_INTERNAL && size < (64u << 20))
+      continue;
+    errno = lookup->error;
+    if (!lookup->found) {
+      h_errno = lookup->h_error;
+      return nullptr;
+    }
+    if (buffer.size() < size) buffer.resize(size);
+    move_entry(*lookup, &entry, buffer.data());
+    return &entry;
   }
 }
 

@@ -38,6 +38,12 @@ bool is_stream_socket(int fd) {
 
 ssize_t interrupted() { return fail(Outcome::interrupted); }
 
+size_t total_length(const msghdr& msg) {
+  size_t total = 0;
+  for (size_t i = 0; i < msg.msg_iovlen; ++i) total += msg.msg_iov[i].iov_len;
+  return total;
+}
+
 }  // namespace gevent::monkey::detail
 
 namespace {
@@ -95,12 +101,6 @@ ssize_t recv_msg(Hub& hub, int fd, msghdr* msg, int flags) {
   return retry(call, [&] { return sys::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
 }
 
-size_t total_length(const msghdr& msg) {
-  size_t total = 0;
-  for (size_t i = 0; i < msg.msg_iovlen; ++i) total += msg.msg_iov[i].iov_len;
-  return total;
-}
-
 // The iovecs of `msg` after the first `sent` bytes.
 std::vector<iovec> rest_of(const msghdr& msg, size_t sent) {
   std::vector<iovec> rest;
@@ -115,12 +115,12 @@ std::vector<iovec> rest_of(const msghdr& msg, size_t sent) {
   return rest;
 }
 
-int connect_cooperatively(Hub& hub, int fd, const sockaddr* addr, socklen_t len, int flags) {
+int connect_cooperatively(Hub& hub, int fd, const sockaddr* addr, socklen_t len) {
   if (!take_turn(hub)) return static_cast<int>(interrupted());
   int result;
   // EAGAIN: a Unix socket's listener has a full backlog. The blocking call waits on the
   // listener, which no readiness of this fd reports: look again every millisecond.
-  while ((result = with_nonblocking(fd, flags, [&] { return sys::connect(fd, addr, len); })) < 0 &&
+  while ((result = with_nonblocking(fd, [&] { return sys::connect(fd, addr, len); })) < 0 &&
          errno == EAGAIN) {
     gevent::detail::Waiter pause;
     if (pause.wait_nothrow(std::chrono::milliseconds(1)) == gevent::detail::WaitResult::interrupted)
@@ -142,12 +142,11 @@ int connect_cooperatively(Hub& hub, int fd, const sockaddr* addr, socklen_t len,
   return -1;
 }
 
-int accept_cooperatively(Hub& hub, int fd, sockaddr* addr, socklen_t* len, int accept_flags,
-                         int flags) {
+int accept_cooperatively(Hub& hub, int fd, sockaddr* addr, socklen_t* len, int accept_flags) {
   if (!take_turn(hub)) return static_cast<int>(interrupted());
   BlockingCall call(hub, fd, kRead);
   return static_cast<int>(retry(call, [&] {
-    return with_nonblocking(fd, flags, [&] { return sys::accept4(fd, addr, len, accept_flags); });
+    return with_nonblocking(fd, [&] { return sys::accept4(fd, addr, len, accept_flags); });
   }));
 }
 
@@ -325,14 +324,14 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   Hub* hub = cooperative_hub(kSocket);
   const int flags = hub ? sys::fcntl(fd, F_GETFL) : -1;
   if (flags < 0 || (flags & O_NONBLOCK)) return sys::connect(fd, addr, len);
-  return connect_cooperatively(*hub, fd, addr, len, flags);
+  return connect_cooperatively(*hub, fd, addr, len);
 }
 
 int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict len, int accept_flags) {
   Hub* hub = cooperative_hub(kSocket);
   const int flags = hub ? sys::fcntl(fd, F_GETFL) : -1;
   if (flags < 0 || (flags & O_NONBLOCK)) return sys::accept4(fd, addr, len, accept_flags);
-  return accept_cooperatively(*hub, fd, addr, len, accept_flags, flags);
+  return accept_cooperatively(*hub, fd, addr, len, accept_flags);
 }
 
 int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) {

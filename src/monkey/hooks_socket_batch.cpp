@@ -30,9 +30,13 @@ int send_messages(Hub& hub, int fd, mmsghdr* messages, unsigned count, int flags
   while (sent < count) {
     ssize_t n;
     if (stream) {
-      n = send_msg(hub, fd, &messages[sent].msg_hdr, flags);
-      if (n >= 0) messages[sent].msg_len = static_cast<unsigned>(n);
-      n = n >= 0 ? 1 : n;
+      const msghdr& message = messages[sent].msg_hdr;
+      n = send_msg(hub, fd, &message, flags);
+      if (n < 0) return sent > 0 ? static_cast<int>(sent) : -1;
+      messages[sent++].msg_len = static_cast<unsigned>(n);
+      // A part of a message (a timeout or error came) ends the call: the next must not follow it.
+      if (static_cast<size_t>(n) < total_length(message)) break;
+      continue;
     } else {
       n = retry(call, [&] {
         return sys::sendmmsg(fd, messages + sent, count - sent, flags | MSG_DONTWAIT);
@@ -46,8 +50,9 @@ int send_messages(Hub& hub, int fd, mmsghdr* messages, unsigned count, int flags
 }
 
 // A blocking recvmmsg waits for the first message, then for more until it has `count`, the
-// timeout (if given) has passed, or, with MSG_WAITFORONE, at once. An error after some
-// messages ends the call with their count, as the kernel's.
+// timeout (if given) has passed, or, with MSG_WAITFORONE, at once. As the kernel's, the
+// timeout is looked at after each message (a wait for the next may run past it; recvmmsg(2),
+// BUGS) and is not written back. An error after some messages ends the call with their count.
 int receive_messages(Hub& hub, int fd, mmsghdr* messages, unsigned count, int flags,
                      const timespec* timeout) {
   if (!take_turn(hub)) return static_cast<int>(interrupted());
@@ -75,13 +80,13 @@ int receive_messages(Hub& hub, int fd, mmsghdr* messages, unsigned count, int fl
 }
 
 // A blocking sendfile to a socket: all of `count` sent, or a part after a timeout or error.
-ssize_t send_file(Hub& hub, int out_fd, int in_fd, off_t* offset, size_t count, int flags) {
+ssize_t send_file(Hub& hub, int out_fd, int in_fd, off_t* offset, size_t count) {
   if (!take_turn(hub)) return interrupted();
   BlockingCall call(hub, out_fd, FdState::kWrite);
   size_t sent = 0;
   while (sent < count) {
     const ssize_t n = retry(call, [&] {
-      return with_nonblocking(out_fd, flags,
+      return with_nonblocking(out_fd,
                               [&] { return sys::sendfile(out_fd, in_fd, offset, count - sent); });
     });
     if (n < 0) return sent > 0 ? static_cast<ssize_t>(sent) : n;
@@ -118,7 +123,7 @@ ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
   const int flags = hub ? sys::fcntl(out_fd, F_GETFL) : -1;
   if (flags < 0 || (flags & O_NONBLOCK) || fd_kind(out_fd) != FdKind::socket)
     return sys::sendfile(out_fd, in_fd, offset, count);
-  return send_file(*hub, out_fd, in_fd, offset, count, flags);
+  return send_file(*hub, out_fd, in_fd, offset, count);
 }
 
 // _FILE_OFFSET_BITS=64's name for it (the same call on x86-64).
