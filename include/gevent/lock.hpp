@@ -20,21 +20,26 @@ namespace gevent {
 
 namespace detail {
 
-// Readiness for wait()/iwait(): a semaphore with a free permit.
+// Readiness for wait()/iwait(): a permit that no greenlet in line, or woken for it, comes
+// first for.
 class PermitLinkable final : public Linkable {
  public:
-  explicit PermitLinkable(const std::size_t& counter) : counter_(counter) {}
-  bool ready() const override { return counter_ > 0; }
+  PermitLinkable(const std::size_t& counter, const WaitList& waiters)
+      : counter_(counter), waiters_(waiters) {}
+  bool ready() const override { return waiters_.admits(counter_); }
   using Linkable::notify_links;
 
  private:
   const std::size_t& counter_;
+  const WaitList& waiters_;
 };
 }  // namespace detail
 
 class Semaphore {
  public:
-  explicit Semaphore(std::size_t value = 1) : counter_(value) {}
+  explicit Semaphore(std::size_t value = 1) : counter_(value) {
+    waiters_.on_unclaimed(&tell_available, this);
+  }
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
   virtual ~Semaphore() = default;
@@ -48,7 +53,8 @@ class Semaphore {
 
   std::size_t counter() const { return counter_; }
   bool locked() const { return counter_ == 0; }
-  // Waits (up to `timeout`) until a permit is free, without taking it; returns counter().
+  // Waits (up to `timeout`) until acquire() would take a permit at once, without taking it;
+  // returns counter().
   std::size_t wait(MaybeDuration timeout = {});
 
   void lock() { acquire(); }
@@ -63,8 +69,12 @@ class Semaphore {
   std::size_t counter_;
 
  private:
+  static void tell_available(void* semaphore) {
+    static_cast<Semaphore*>(semaphore)->available_.notify_links();
+  }
+
   detail::WaitList waiters_;
-  detail::PermitLinkable available_{counter_};
+  detail::PermitLinkable available_{counter_, waiters_};
 };
 
 // A Semaphore that refuses to be released more times than it was acquired.

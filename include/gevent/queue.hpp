@@ -146,7 +146,9 @@ class BasicQueue {
   using value_type = typename Items::value_type;
 
   // maxsize 0: unbounded.
-  explicit BasicQueue(std::size_t maxsize = 0) : maxsize_(maxsize) {}
+  explicit BasicQueue(std::size_t maxsize = 0) : maxsize_(maxsize) {
+    getters_.on_unclaimed(&tell_ready, this);
+  }
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
 
@@ -160,8 +162,7 @@ class BasicQueue {
     throw_if_shut_down();
     items_.push(std::move(item));
     ++unfinished_tasks_;
-    getters_.wake_one();
-    readiness_.notify_links();
+    if (!getters_.wake_one()) readiness_.notify_links();  // else the item is the woken getter's
   }
   void put_nowait(value_type item) { put(std::move(item), false); }
 
@@ -189,8 +190,9 @@ class BasicQueue {
   bool empty() const { return items_.empty(); }
   bool full() const { return maxsize_ > 0 && items_.size() >= maxsize_; }
   std::size_t maxsize() const { return maxsize_; }
-  // Whether get() would return (or throw ShutDown) without waiting for a put().
-  bool ready() const { return !items_.empty() || shut_down_; }
+  // Whether get() would return (or throw ShutDown) at once: an item is there that no
+  // greenlet in line, or woken for it, comes first for.
+  bool ready() const { return getters_.admits(items_available()); }
 
   // Marks one item put earlier as processed. Throws std::logic_error when every item put
   // has been marked already.
@@ -227,13 +229,18 @@ class BasicQueue {
     return maxsize_ - std::min(maxsize_, items_.size());
   }
 
+  std::size_t items_available() const { return shut_down_ ? detail::kUnlimited : items_.size(); }
+  static void tell_ready(void* queue) {
+    static_cast<BasicQueue*>(queue)->readiness_.notify_links();
+  }
+
   void throw_if_shut_down() const {
     if (shut_down_) throw ShutDown();
   }
 
   // Returns once an item is there for this greenlet to take.
   void wait_for_item(bool block, MaybeDuration timeout) {
-    const auto items = [this] { return shut_down_ ? detail::kUnlimited : items_.size(); };
+    const auto items = [this] { return items_available(); };
     if (!getters_.take_turn(items, block, timeout)) throw Empty();
     if (items_.empty()) throw ShutDown();
   }
@@ -314,7 +321,7 @@ class Channel {
  public:
   using value_type = T;
 
-  Channel() = default;
+  Channel() { getters_.on_unclaimed(&tell_ready, this); }
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
@@ -349,8 +356,9 @@ class Channel {
   std::ptrdiff_t balance() const {
     return static_cast<std::ptrdiff_t>(putters()) - static_cast<std::ptrdiff_t>(getters());
   }
-  // Whether get() would return without waiting for a put(): an offer is there.
-  bool ready() const { return !offers_.empty(); }
+  // Whether get() would return at once: an offer is there that no greenlet in line, or woken
+  // for it, comes first for.
+  bool ready() const { return getters_.admits(offers_.size()); }
 
   detail::Linkable& linkable() { return readiness_; }
 
@@ -383,8 +391,10 @@ class Channel {
   }
 
   void announce_offer() {
-    getters_.wake_one();
-    readiness_.notify_links();
+    if (!getters_.wake_one()) readiness_.notify_links();  // else the offer is the getter's
+  }
+  static void tell_ready(void* channel) {
+    static_cast<Channel*>(channel)->readiness_.notify_links();
   }
 
   T take_first_offer() {

@@ -15,12 +15,11 @@ void Semaphore::release() { give_back(); }
 
 void Semaphore::give_back() {
   ++counter_;
-  waiters_.wake_one();
-  available_.notify_links();
+  if (!waiters_.wake_one()) available_.notify_links();  // else the permit is the woken one's
 }
 
 std::size_t Semaphore::wait(MaybeDuration timeout) {
-  if (counter_ == 0) detail::wait_ready(available_, timeout);
+  if (!available_.ready()) detail::wait_ready(available_, timeout);
   return counter_;
 }
 

@@ -90,6 +90,18 @@ TEST_F(LockTest, AWokenWaiterOwnsThePermitBeforeItRuns) {
   EXPECT_TRUE(waiter.join(1s));
 }
 
+TEST_F(LockTest, WaitReturnsOnlyWhenAcquireWouldNotWait) {
+  gevent::Semaphore sem{0};
+  auto waiter = gevent::spawn([&] { sem.acquire(); });
+  gevent::sleep();
+  sem.release();  // the permit is the woken waiter's
+  EXPECT_TRUE(gevent::wait({&sem}, 30ms).empty());
+  waiter.join();
+  sem.release();
+  EXPECT_EQ(sem.wait(1s), 1u);
+  EXPECT_TRUE(sem.acquire(false));
+}
+
 TEST_F(LockTest, AWaiterKilledWhileWaitingReleasesNothingItDidNotAcquire) {
   gevent::BoundedSemaphore sem{1};
   sem.acquire();

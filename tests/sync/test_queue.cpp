@@ -261,6 +261,35 @@ TEST_F(QueueTest, AWokenPutterOwnsTheFreeSlotBeforeItRuns) {
   EXPECT_EQ(drain(queue), (std::vector<int>{1}));
 }
 
+// get_nowait would fail while the only item is held for a woken getter, so ready() is false
+// and wait() does not return for it: a loop of wait() then get_nowait() cannot spin.
+TEST_F(QueueTest, NotReadyWhileTheItemIsHeldForAWokenGetter) {
+  gevent::Queue<int> queue;
+  auto getter = gevent::spawn([&] { return queue.get(); });
+  gevent::sleep();
+  queue.put(1);
+  EXPECT_FALSE(queue.ready());
+  EXPECT_TRUE(gevent::wait({&queue}, 50ms).empty());
+  EXPECT_EQ(getter.get(1s), 1);
+  queue.put(2);
+  EXPECT_TRUE(queue.ready());
+  EXPECT_EQ(gevent::wait({&queue}, 1s).size(), 1u);
+}
+
+// A woken getter that dies before taking its item leaves it to nobody in line: the queue is
+// ready again, and a greenlet in wait() hears so.
+TEST_F(QueueTest, AWaiterHearsOfAnItemAWokenGetterLeftBehind) {
+  gevent::Queue<int> queue;
+  auto getter = gevent::spawn([&] { return queue.get(); });
+  gevent::sleep();
+  auto watcher = gevent::spawn([&] { return gevent::wait({&queue}, 1s).size(); });
+  gevent::sleep();
+  queue.put(1);  // held for `getter`, killed before it runs
+  getter.kill();
+  EXPECT_EQ(watcher.get(), 1u);
+  EXPECT_EQ(queue.get_nowait(), 1);
+}
+
 TEST_F(ChannelTest, AWokenGetterOwnsTheOfferBeforeItRuns) {
   gevent::Channel<int> channel;
   auto getter = gevent::spawn([&] { return channel.get(); });

@@ -26,21 +26,36 @@ class WaitList final : public Linkable {
   // Whether no greenlet waits in line (those woken and not yet run are out of it).
   bool empty() const { return !has_links(); }
 
-  // Wakes the longest-waiting greenlet (it leaves the list, holding a turn).
-  void wake_one() {
-    if (notify_first()) ++turns_held_;
+  // Wakes the longest-waiting greenlet (it leaves the list, holding a turn); false if
+  // nobody was waiting.
+  bool wake_one() {
+    if (!notify_first()) return false;
+    ++turns_held_;
+    return true;
   }
   void wake_all() {
-    while (!empty()) wake_one();
+    while (wake_one()) {
+    }
   }
 
-  // Takes a turn for the caller: at once when nobody waits and `available()` (the units
-  // the object has now) exceeds the turns woken greenlets hold; otherwise, if `block`,
+  // Whether a greenlet not in line may take a unit now: nobody waits, and `available` (the
+  // units the object has) exceeds the turns woken greenlets hold. What the object's ready()
+  // for wait()/iwait() says.
+  bool admits(std::size_t available) const { return empty() && available > turns_held_; }
+
+  // Called (with `context`) when a turn comes back with nobody in line to take it: the
+  // object is ready again, so it tells wait()/iwait().
+  void on_unclaimed(void (*tell)(void*), void* context) {
+    tell_ = tell;
+    context_ = context;
+  }
+
+  // Takes a turn for the caller: at once if admits(available()); otherwise, if `block`,
   // waits in line, up to `timeout`. False when it got no turn. On true, take the unit
   // before anything can switch.
   template <class Available>
   bool take_turn(Available available, bool block, MaybeDuration timeout) {
-    if (empty() && available() > turns_held_) return true;
+    if (admits(available())) return true;
     return block && wait_in_line(available, timeout);
   }
 
@@ -82,11 +97,14 @@ class WaitList final : public Linkable {
     ~HeldTurn() {
       if (taken || link.linked()) return;  // still in line: it held no turn
       give_back();
-      if (available() > list.turns_held_) list.wake_one();
+      if (available() > list.turns_held_ && !list.wake_one() && list.tell_)
+        list.tell_(list.context_);
     }
   };
 
   std::size_t turns_held_ = 0;
+  void (*tell_)(void*) = nullptr;
+  void* context_ = nullptr;
 };
 
 }  // namespace gevent::detail
