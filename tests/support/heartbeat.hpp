@@ -14,6 +14,12 @@ namespace gevent::testing {
 // the sanitizers slow every switch, and the machine is shared.
 inline constexpr std::chrono::milliseconds kMaxHeartbeatGap{GEVENT_ASAN || GEVENT_TSAN ? 200 : 50};
 
+// The longest gap to accept when every call that could block the hub lasts `call` or more: a
+// blocked hub would stall the heartbeat for a whole call.
+constexpr std::chrono::milliseconds gap_bound(std::chrono::milliseconds call) {
+  return call * 4 / 5;
+}
+
 class Heartbeat {
  public:
   Heartbeat()
