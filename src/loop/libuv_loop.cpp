@@ -89,6 +89,15 @@ class UvHandle {
 
 class FdPoller;
 
+// uv_loop_fork (libuv 1.44) gives the child a new wake-up fd but keeps each async handle's
+// "sent, not yet read" mark. A wake-up the parent's loop had not read yet (the hub takes
+// thread-pool results without running the loop when they come quickly) would leave the mark
+// set, and every uv_async_send in the child would then do nothing: a lost wake-up. The mark
+// is the handle's `pending` field (uv/unix.h, UV_ASYNC_PRIVATE_FIELDS).
+void clear_async_sent_mark(uv_handle_t* handle, void*) {
+  if (handle->type == UV_ASYNC) reinterpret_cast<uv_async_t*>(handle)->pending = 0;
+}
+
 class UvLoop final : public Loop {
  public:
   UvLoop() { check_uv(uv_loop_init(&loop_), "gevent: uv_loop_init"); }
@@ -98,7 +107,10 @@ class UvLoop final : public Loop {
   void run(RunMode mode) override;
   bool alive() const override { return census_.alive(); }
   int active_watchers() const override { return census_.active(); }
-  void reinit() override { check_uv(uv_loop_fork(&loop_), "gevent: uv_loop_fork"); }
+  void reinit() override {
+    check_uv(uv_loop_fork(&loop_), "gevent: uv_loop_fork");
+    uv_walk(&loop_, &clear_async_sent_mark, nullptr);
+  }
 
   std::unique_ptr<IoWatcher> io(int fd, int events, IoCallback cb) override;
   std::unique_ptr<TimerWatcher> timer(Duration after, Duration repeat, Callback cb) override;

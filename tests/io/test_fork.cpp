@@ -69,6 +69,24 @@ TEST_F(ForkTest, AChildUsesSocketsSleepAndTheThreadPool) {
   EXPECT_EQ(ticks, 3);
 }
 
+// A fork right after a thread-pool job: the hub took the job's result without running the
+// loop, so the loop had not read the wake-up yet. The child must still hear from its own pool
+// (under libuv, the unread wake-up once made every wake-up in the child a no-op).
+TEST_F(ForkTest, AChildForkedRightAfterAPoolJobHearsFromItsPool) {
+  for (int round = 0; round < 200; ++round) {
+    ASSERT_EQ(gevent::get_hub().threadpool().apply([] { return 1; }), 1);
+    const pid_t pid = fork_child([] {
+      const auto answer = gevent::try_with_timeout(
+          2s, [] { return gevent::get_hub().threadpool().apply([] { return 42; }); });
+      return answer.value_or(97);
+    });
+    ASSERT_GT(pid, 0);
+    const auto [reaped, status] = gevent::os::waitpid(pid);
+    EXPECT_EQ(reaped, pid);
+    ASSERT_EQ(exit_code(status), 42) << "round " << round << " (97: the child's wait timed out)";
+  }
+}
+
 TEST_F(ForkTest, AChildWaitsForItsOwnChildren) {
   const pid_t pid = fork_child([] {
     const pid_t grandchild = fork_child([] {
