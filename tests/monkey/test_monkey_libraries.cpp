@@ -276,12 +276,13 @@ TEST_F(LibraryTest, HiredisBlpopFromAHundredGreenlets) {
   }
   Redis pusher = connect_redis();
   command(pusher.get(), "DEL jobs");
-  Heartbeat heartbeat;
   std::vector<gevent::Greenlet<std::string>> waiters;
   const auto start = Clock::now();
   for (const Redis& c : clients)
     waiters.push_back(gevent::spawn([r = c.get()] { return command(r, "BLPOP jobs 0"); }));
-  gevent::sleep(200ms);
+  gevent::sleep(20ms);  // every waiter is in BLPOP (starting a hundred greenlets is not timed)
+  Heartbeat heartbeat;
+  gevent::sleep(180ms);
   for (int i = 0; i < 100; ++i) command(pusher.get(), "RPUSH jobs job" + std::to_string(i));
   std::vector<std::string> got;
   for (auto& w : waiters) got.push_back(w.get());

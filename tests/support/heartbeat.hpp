@@ -15,9 +15,9 @@ namespace gevent::testing {
 inline constexpr std::chrono::milliseconds kMaxHeartbeatGap{GEVENT_ASAN || GEVENT_TSAN ? 200 : 50};
 
 // The longest gap to accept when every call that could block the hub lasts `call` or more: a
-// blocked hub would stall the heartbeat for a whole call.
+// blocked hub would stall the heartbeat for a whole call (and never less than the default).
 constexpr std::chrono::milliseconds gap_bound(std::chrono::milliseconds call) {
-  return call * 4 / 5;
+  return std::max(kMaxHeartbeatGap, call * 4 / 5);
 }
 
 class Heartbeat {
