@@ -1,6 +1,7 @@
-# What libgevent.a links, as targets. The build includes this file, and so does the installed
-# package config: gevent is a static library, so a program that links it links these too,
-# found on the consumer's machine rather than at the paths of the machine that built gevent.
+# What libgevent links, as targets. The build includes this file, and so does the installed
+# package config: a program that links the static library links these too (the shared one
+# names them itself), found on the consumer's machine rather than at the paths of the machine
+# that built gevent.
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
