@@ -45,10 +45,14 @@ void patch_dns();
 // fork (the child's hub is reinitialised, as gevent::fork) and waitpid/wait4/waitid for one
 // child.
 void patch_os();
+// signal and sigaction: a handler the program installs no longer displaces the hub's own
+// (libev's and libuv's, for SIGCHLD and for gevent::signal_handler): both are called. Hooked
+// calls made inside a handler are the original calls, never a switch.
+void patch_signal();
 
 // Whether libc function `name` (e.g. "recv") is hooked and its part patched.
 bool is_patched(std::string_view name);
-// Whether part `module` ("socket", "select", "time", "dns", "os") is patched.
+// Whether part `module` ("socket", "select", "time", "dns", "os", "signal") is patched.
 bool is_module_patched(std::string_view module);
 // The original libc function `name` (gevent.monkey.get_original), as a plain function
 // pointer, or null for a name the hooks and the library do not know.

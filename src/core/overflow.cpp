@@ -69,7 +69,7 @@ void on_segv(int signum, siginfo_t* info, void* ucontext) {
     previous_action.sa_handler(signum);
     return;
   }
-  ::signal(SIGSEGV, SIG_DFL);  // returning re-runs the faulting access under the default action
+  sys::signal(SIGSEGV, SIG_DFL);  // returning re-runs the faulting access under the default action
 }
 
 void install_handler_once() {
@@ -79,7 +79,7 @@ void install_handler_once() {
     action.sa_sigaction = &on_segv;
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
-    ::sigaction(SIGSEGV, &action, &previous_action);
+    sys::sigaction(SIGSEGV, &action, &previous_action);
   });
 }
 

@@ -22,7 +22,8 @@ void unpatch(unsigned modules) { patched_modules.fetch_and(~modules, std::memory
 namespace {
 
 constexpr std::pair<std::string_view, Module> kModules[] = {
-    {"socket", kSocket}, {"select", kSelect}, {"time", kTime}, {"dns", kDns}, {"os", kOs}};
+    {"socket", kSocket}, {"select", kSelect}, {"time", kTime},
+    {"dns", kDns},       {"os", kOs},         {"signal", kSignal}};
 
 // Every hooked function and its part (docs/monkey.md has the same list, with what each does).
 constexpr std::pair<std::string_view, Module> kHooked[] = {
@@ -74,6 +75,8 @@ constexpr std::pair<std::string_view, Module> kHooked[] = {
     {"waitpid", kOs},
     {"wait4", kOs},
     {"waitid", kOs},
+    {"signal", kSignal},
+    {"sigaction", kSignal},
 };
 
 template <std::size_t N>
@@ -104,6 +107,7 @@ void patch_all() {
   patch_time();
   patch_dns();
   patch_os();
+  patch_signal();
 }
 
 }  // namespace gevent::monkey

@@ -20,6 +20,7 @@ enum Module : unsigned {
   kTime = 1u << 2,
   kDns = 1u << 3,
   kOs = 1u << 4,
+  kSignal = 1u << 5,
 };
 
 extern std::atomic<unsigned> patched_modules;
@@ -28,12 +29,17 @@ void patch(Module module);
 // Turns parts off again: for tests and benchmarks only (gevent has no unpatch).
 void unpatch(unsigned modules);
 
+// How many signal handlers installed through the patched signal()/sigaction() this thread
+// is running (src/monkey/hooks_signal.cpp): a hooked call made in one is the original.
+constinit inline thread_local int signal_handlers_running = 0;
+
 // The hub a hooked call of `module` may wait on: the calling thread's, when the module is
-// patched and the caller is one of its greenlets. Null means: call the original. Lock- and
-// allocation-free, so safe in a signal handler.
+// patched and the caller is one of its greenlets, outside a signal handler. Null means: call
+// the original. Lock- and allocation-free, so safe in a signal handler.
 inline Hub* cooperative_hub(Module module) {
   if (!(patched_modules.load(std::memory_order_relaxed) & module)) [[likely]]
     return nullptr;
+  if (signal_handlers_running != 0) return nullptr;
   Hub* hub = Hub::current_if_exists();
   return hub && !hub->in_hub() ? hub : nullptr;
 }

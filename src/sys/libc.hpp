@@ -34,22 +34,24 @@
 
 // X(name) for every libc function of the layer: what the library calls, and what the
 // monkey layer will hook, so that get_original() can answer for each.
-#define GEVENT_SYS_CALLS(X)                                                                     \
-  /* fd lifecycle */                                                                            \
-  X(socket)                                                                                     \
-  X(socketpair)                                                                                 \
-  X(connect) X(accept) X(accept4) X(bind) X(listen) X(shutdown) X(close) X(dup) X(dup2) X(dup3) \
-      X(pipe) X(pipe2) X(eventfd) X(open) X(fstat) /* data */                                   \
-      X(read) X(readv) X(pread) X(write) X(writev) X(recv) X(recvfrom) X(recvmsg) X(recvmmsg)   \
-          X(send) X(sendto) X(sendmsg) X(sendmmsg) X(sendfile) X(sendfile64) /* readiness */    \
-      X(poll) X(ppoll) X(select) X(pselect) X(epoll_create1) X(epoll_ctl) X(epoll_wait)         \
-          X(epoll_pwait) X(epoll_pwait2) /* flags, options, names */                            \
-      X(fcntl) X(ioctl) X(setsockopt) X(getsockopt) X(getsockname) X(getpeername) /* sleep */   \
-      X(sleep) X(usleep) X(nanosleep) X(clock_nanosleep)                          /* names */   \
-      X(getaddrinfo) X(freeaddrinfo) X(getnameinfo) X(gethostbyname) X(gethostbyname_r)         \
-          X(gethostbyname2) X(gethostbyname2_r) X(gethostbyaddr)                                \
-              X(gethostbyaddr_r) /* processes */                                                \
-      X(fork) X(waitpid) X(wait4) X(waitid) X(kill) X(posix_spawn)
+#define GEVENT_SYS_CALLS(X)                                                                   \
+  /* fd lifecycle */                                                                          \
+  X(socket)                                                                                   \
+  X(socketpair)                                                                               \
+  X(connect)                                                                                  \
+  X(accept) X(accept4) X(bind) X(listen) X(shutdown) X(close) X(dup) X(dup2) X(dup3) X(pipe)  \
+      X(pipe2) X(eventfd) X(open) X(fstat) /* data */                                         \
+      X(read) X(readv) X(pread) X(write) X(writev) X(recv) X(recvfrom) X(recvmsg) X(recvmmsg) \
+          X(send) X(sendto) X(sendmsg) X(sendmmsg) X(sendfile) X(sendfile64) /* readiness */  \
+      X(poll) X(ppoll) X(select) X(pselect) X(epoll_create1) X(epoll_ctl) X(epoll_wait)       \
+          X(epoll_pwait) X(epoll_pwait2) /* flags, options, names */                          \
+      X(fcntl) X(ioctl) X(setsockopt) X(getsockopt) X(getsockname) X(getpeername) /* sleep */ \
+      X(sleep) X(usleep) X(nanosleep) X(clock_nanosleep)                          /* names */ \
+      X(getaddrinfo) X(freeaddrinfo) X(getnameinfo) X(gethostbyname) X(gethostbyname_r)       \
+          X(gethostbyname2) X(gethostbyname2_r) X(gethostbyaddr)                              \
+              X(gethostbyaddr_r)                                   /* processes */            \
+      X(fork) X(waitpid) X(wait4) X(waitid) X(kill) X(posix_spawn) /* signals */              \
+      X(sigaction) X(signal)
 
 namespace gevent::sys {
 
