@@ -68,10 +68,15 @@ std::optional<int> ChildWatch::poll() {
 }
 
 std::optional<int> ChildWatch::wait(MaybeDuration timeout) {
-  if (status_) return status_;
+  if (wait_nothrow(timeout) == WaitResult::interrupted) Hub::current().throw_pending();
   if (lost_) throw_lost();
+  return status_;
+}
+
+WaitResult ChildWatch::wait_nothrow(MaybeDuration timeout) {
+  if (status_ || lost_) return WaitResult::woken;
   const Check first = check_now();
-  if (first == Check::exited) return status_;
+  if (first == Check::exited) return WaitResult::woken;
   bind_to_current_hub();
   ++waiters_;
   struct Leave {
@@ -84,9 +89,14 @@ std::optional<int> ChildWatch::wait(MaybeDuration timeout) {
     arm_polling(kFirstPollInterval);  // it may yet be recorded; a child watcher would never fire
   else
     arm();
-  wait_flag(done_, timeout);
-  if (lost_) throw_lost();
-  return status_;
+  Waiter waiter;
+  WaiterLink link(waiter);
+  done_.rawlink(link);
+  const WaitResult result = waiter.wait_nothrow(timeout);
+  // libev's default loop also recorded the status its child watcher reported (in the same
+  // loop iteration, so by now): it is taken, and a later wait for the pid must not find it.
+  if (status_) loop::take_reaped_status(pid_);
+  return result;
 }
 
 void ChildWatch::bind_to_current_hub() {

@@ -8,6 +8,7 @@
 
 #include "gevent/detail/hub_bound.hpp"
 #include "gevent/detail/timer_node.hpp"
+#include "gevent/detail/waiter.hpp"
 #include "gevent/duration.hpp"
 #include "gevent/event.hpp"
 #include "gevent/loop.hpp"
@@ -38,6 +39,11 @@ class ChildWatch final : public HubBound {
   std::optional<int> poll();
   // Waits up to `timeout` for the child to exit: its status, or nothing if it still runs.
   std::optional<int> wait(MaybeDuration timeout);
+  // The same wait for callers that must not throw (the monkey hooks): woken once the status
+  // is known or the child is lost (lost() says which), interrupted by a kill or Timeout due
+  // (left pending). A failure of the watch itself still throws (std::system_error).
+  WaitResult wait_nothrow(MaybeDuration timeout);
+  bool lost() const { return lost_; }
 
  private:
   enum class Check { running, exited, lost };

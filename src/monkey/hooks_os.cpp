@@ -1,7 +1,9 @@
 // patch_os(): fork reinitialises the child's hub (gevent::fork), and waitpid/wait4/waitid for
-// one child wait only the calling greenlet: the call with WNOHANG, then a hub timer, every
-// millisecond at first and up to every 50 ms (as gevent::os::waitpid does without a child
-// watcher), so that no SIGCHLD handler of the program's is taken over.
+// one child wait only the calling greenlet: the call with WNOHANG, then, for a wait for exits
+// only while patch_signal() keeps the program's SIGCHLD handler beside the loop's, the loop's
+// child watcher (gevent::os::waitpid's ChildWatch). Otherwise (stops and continues asked for,
+// wait4's rusage, or a program whose SIGCHLD handler the watcher would take over) a hub timer
+// tries again every millisecond at first and up to every 50 ms.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 #include "gevent/loop.hpp"
 #include "gevent/monkey.hpp"
 #include "gevent/os.hpp"
+#include "io/child_watch.hpp"
 #include "monkey/state.hpp"
 #include "sys/libc.hpp"
 
@@ -24,11 +27,33 @@ namespace sys = gevent::sys;
 
 namespace {
 
+bool signal_patched() { return (patched_modules.load(std::memory_order_relaxed) & kSignal) != 0; }
+
+// Waits for running child `child` to exit on the loop's child watcher; its status then.
+pid_t wait_for_exit(pid_t child, int* status) {
+  try {
+    gevent::detail::ChildWatch watch(child);
+    if (watch.wait_nothrow({}) == gevent::detail::WaitResult::interrupted) {
+      errno = kInterrupted;
+      return -1;
+    }
+    if (watch.lost()) {
+      errno = ECHILD;
+      return -1;
+    }
+    if (status) *status = *watch.status();
+    return child;
+  } catch (const std::system_error& e) {
+    errno = e.code().value();
+    return -1;
+  }
+}
+
 // Calls `reap` (the call with WNOHANG added) until it reports the child or fails. A child
 // that the loop reaped first (libev's default loop reaps every child) is found where the
 // loop keeps its status.
 template <class Reap>
-pid_t wait_for_child(pid_t child, int* status, Reap reap) {
+pid_t wait_for_child(pid_t child, int* status, bool exits_only, Reap reap) {
   auto interval = std::chrono::milliseconds(1);
   for (;;) {
     const pid_t pid = reap();
@@ -38,6 +63,7 @@ pid_t wait_for_child(pid_t child, int* status, Reap reap) {
         return child;
       }
     if (pid != 0) return pid;
+    if (exits_only && signal_patched()) return wait_for_exit(child, status);
     gevent::detail::Waiter timer;
     if (timer.wait_nothrow(interval) == gevent::detail::WaitResult::interrupted) {
       errno = kInterrupted;
@@ -95,14 +121,15 @@ pid_t fork() {
 pid_t waitpid(pid_t pid, int* status, int options) {
   Hub* hub = cooperative_hub(kOs);
   if (!hub || !waits_for_one_child(pid, options)) return sys::waitpid(pid, status, options);
-  return wait_for_child(pid, status, [&] { return sys::waitpid(pid, status, options | WNOHANG); });
+  return wait_for_child(pid, status, options == 0,
+                        [&] { return sys::waitpid(pid, status, options | WNOHANG); });
 }
 
 pid_t wait4(pid_t pid, int* status, int options, rusage* usage) noexcept {
   Hub* hub = cooperative_hub(kOs);
   if (!hub || !waits_for_one_child(pid, options)) return sys::wait4(pid, status, options, usage);
   if (usage) *usage = rusage{};  // unknown for a child the loop reaped
-  return wait_for_child(pid, status,
+  return wait_for_child(pid, status, false,
                         [&] { return sys::wait4(pid, status, options | WNOHANG, usage); });
 }
 
@@ -113,7 +140,7 @@ int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
   const auto child = static_cast<pid_t>(id);
   int status = 0;
   *info = siginfo_t{};
-  const pid_t found = wait_for_child(child, &status, [&]() -> pid_t {
+  const pid_t found = wait_for_child(child, &status, options == WEXITED, [&]() -> pid_t {
     if (sys::waitid(P_PID, id, info, options | WNOHANG) != 0) return -1;
     return info->si_pid;  // 0 while the child has not changed state
   });

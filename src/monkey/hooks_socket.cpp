@@ -115,17 +115,33 @@ std::vector<iovec> rest_of(const msghdr& msg, size_t sent) {
   return rest;
 }
 
+// EAGAIN from connect: a Unix socket's listener has a full backlog. The blocking call waits
+// on the listener, which no readiness of this fd reports, for up to SO_SNDTIMEO, then fails
+// with EAGAIN: look again after 1 ms, then at most every 10 ms, until that timeout.
+int connect_past_full_backlog(int fd, const sockaddr* addr, socklen_t len) {
+  gevent::detail::Deadline deadline(socket_timeout(fd, SO_SNDTIMEO));
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    const gevent::MaybeDuration left = deadline.remaining();
+    if (left && left.value() == gevent::Duration::zero()) {
+      errno = EAGAIN;
+      return -1;
+    }
+    gevent::detail::Waiter timer;
+    const gevent::Duration nap =
+        left ? std::min<gevent::Duration>(left.value(), pause) : gevent::Duration(pause);
+    if (timer.wait_nothrow(nap) == gevent::detail::WaitResult::interrupted)
+      return static_cast<int>(interrupted());
+    pause = std::min(pause * 2, std::chrono::milliseconds(10));
+    const int result = with_nonblocking(fd, [&] { return sys::connect(fd, addr, len); });
+    if (result == 0 || errno != EAGAIN) return result;
+  }
+}
+
 int connect_cooperatively(Hub& hub, int fd, const sockaddr* addr, socklen_t len) {
   if (!take_turn(hub)) return static_cast<int>(interrupted());
-  int result;
-  // EAGAIN: a Unix socket's listener has a full backlog. The blocking call waits on the
-  // listener, which no readiness of this fd reports: look again every millisecond.
-  while ((result = with_nonblocking(fd, [&] { return sys::connect(fd, addr, len); })) < 0 &&
-         errno == EAGAIN) {
-    gevent::detail::Waiter pause;
-    if (pause.wait_nothrow(std::chrono::milliseconds(1)) == gevent::detail::WaitResult::interrupted)
-      return static_cast<int>(interrupted());
-  }
+  int result = with_nonblocking(fd, [&] { return sys::connect(fd, addr, len); });
+  if (result < 0 && errno == EAGAIN) result = connect_past_full_backlog(fd, addr, len);
   if (result == 0 || errno != EINPROGRESS) return result;
   BlockingCall call(hub, fd, kWrite);
   Outcome outcome;

@@ -15,12 +15,14 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -318,6 +320,71 @@ TEST_F(MonkeyTest, ConnectRefusedIsEconnrefused) {
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&closed), sizeof closed), -1);
   EXPECT_EQ(errno, ECONNREFUSED);
   ::close(fd);
+}
+
+// A Unix listener whose backlog is full (listen(0) with one connection waiting).
+struct FullUnixListener {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int waiting = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  FullUnixListener() {
+    address.sun_family = AF_UNIX;  // abstract: nothing to unlink
+    std::snprintf(address.sun_path + 1, sizeof address.sun_path - 1, "gevent-full-%d", getpid());
+    if (::bind(fd, addr(), sizeof address) != 0 || ::listen(fd, 0) != 0 ||
+        ::connect(waiting, addr(), sizeof address) != 0)
+      std::abort();
+  }
+  ~FullUnixListener() {
+    ::close(waiting);
+    ::close(fd);
+  }
+  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&address); }
+};
+
+int unix_socket_with_send_timeout(std::chrono::microseconds timeout) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const timeval tv{0, static_cast<suseconds_t>(timeout.count())};
+  EXPECT_EQ(::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+  return fd;
+}
+
+// A blocking connect to a full Unix backlog waits for room, up to SO_SNDTIMEO (then EAGAIN,
+// as the original call), and only its greenlet waits.
+TEST_F(MonkeyTest, ConnectToAFullUnixBacklogWaitsUpToTheSendTimeout) {
+  FullUnixListener listener;
+  auto* original = gevent::monkey::get_original<int(int, const sockaddr*, socklen_t)>("connect");
+  const int plain = unix_socket_with_send_timeout(100ms);
+  auto start = Clock::now();
+  EXPECT_EQ(original(plain, listener.addr(), sizeof listener.address), -1);
+  const int original_errno = errno;
+  EXPECT_GE(Clock::now() - start, 90ms);
+  ::close(plain);
+
+  Heartbeat heartbeat;
+  const int hooked = unix_socket_with_send_timeout(100ms);
+  start = Clock::now();
+  EXPECT_EQ(::connect(hooked, listener.addr(), sizeof listener.address), -1);
+  EXPECT_EQ(errno, original_errno);
+  EXPECT_EQ(errno, EAGAIN);
+  const auto took = Clock::now() - start;
+  EXPECT_GE(took, 100ms);
+  EXPECT_LT(took, 300ms);
+  ::close(hooked);
+
+  // Without a timeout it waits until the listener makes room.
+  auto accepter = gevent::spawn([&] {
+    gevent::sleep(50ms);
+    return ::accept(listener.fd, nullptr, nullptr);
+  });
+  const int patient = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  start = Clock::now();
+  EXPECT_EQ(::connect(patient, listener.addr(), sizeof listener.address), 0);
+  EXPECT_GE(Clock::now() - start, 45ms);
+  const int accepted = accepter.get();
+  EXPECT_GE(accepted, 0);
+  ::close(accepted);
+  ::close(patient);
+  EXPECT_LT(heartbeat.stop(), kMaxHeartbeatGap);
 }
 
 TEST_F(MonkeyTest, SleepsWaitOnlyTheirGreenlet) {
