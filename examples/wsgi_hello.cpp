@@ -2,6 +2,7 @@
 //
 //   wsgi_hello [--host 127.0.0.1] [--port 8000] [--threads N] [--no-access-log]
 //              [--header-timeout SECONDS] [--keepalive-timeout SECONDS]
+//              [--stop-timeout SECONDS]
 //
 //   GET  /            200 "Hello, World!"
 //   POST /echo        the request body back
@@ -86,6 +87,7 @@ Body application(Environ& env, StartResponse& start_response) {
 constexpr std::string_view usage =
     R"(usage: wsgi_hello [--host HOST] [--port PORT] [--threads N] [--no-access-log]
                   [--header-timeout SECONDS] [--keepalive-timeout SECONDS]
+                  [--stop-timeout SECONDS]
 
 A WSGI-style HTTP server: GET / says hello; POST /echo, GET /stream?n=K, GET /sleep?ms=M
 and GET /error show the rest. Ctrl-C or SIGTERM stops it.
@@ -96,6 +98,8 @@ and GET /error show the rest. Ctrl-C or SIGTERM stops it.
   --no-access-log              do not log each request to stderr
   --header-timeout SECONDS     time a client has to send a request's head (default 30)
   --keepalive-timeout SECONDS  time an idle keep-alive connection stays open (default 60)
+  --stop-timeout SECONDS       on Ctrl-C or SIGTERM, time running requests get to finish
+                               before they are cut off and logged (default 1)
   -h, --help                   print this help and exit
 )";
 
@@ -128,6 +132,8 @@ Options parse(int argc, char** argv) {
       options.server.header_timeout = seconds(flag, example::value_after(i, argc, argv));
     else if (flag == "--keepalive-timeout")
       options.server.keepalive_timeout = seconds(flag, example::value_after(i, argc, argv));
+    else if (flag == "--stop-timeout")
+      options.server.stop_timeout = seconds(flag, example::value_after(i, argc, argv));
     else
       example::reject_argument(flag);
   }

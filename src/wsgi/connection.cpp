@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "gevent/exceptions.hpp"
 #include "sys/libc.hpp"
 #include "wsgi/response_text.hpp"
 
@@ -26,6 +27,10 @@ constexpr std::size_t kFlushAt = 64 * 1024;
 // destroy the response in flight (nginx's lingering close).
 constexpr auto kLinger = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 1 << 20;
+// A head's first bytes are parsed as they come, so that bytes that cannot start a request are
+// refused at once (the parser checks byte by byte); past them, parsing waits for a line end,
+// as a head trickled byte by byte would otherwise be parsed again for every byte.
+constexpr std::size_t kParsedAsTheyCome = 256;
 
 std::size_t max_head(const http::Limits& limits) {
   // The request line (method, target, version, a margin), the field section, empty lines.
@@ -52,6 +57,7 @@ Connection::Connection(gevent::socket& sock, const address& peer, const ServerCo
       server_(server),
       in_(kInitialBuffer),
       watchdog_(sock.fileno()),
+      opened_(coarse_now()),
       peer_(peer),
       remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
       remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())) {}
@@ -75,10 +81,13 @@ void Connection::serve() {
 // the client closed, waited too long, or sent a head that was refused (then answered).
 bool Connection::read_head() {
   const auto& options = server_.options;
-  const MaybeDuration idle = first_request_ ? options.header_timeout : options.keepalive_timeout;
   std::optional<gevent::detail::Clock::time_point> deadline;
   in_.rewind_if_empty();
-  if (!in_.empty() && options.header_timeout)
+  // The first request's head is due within header_timeout of the connection's start; a later
+  // one's, within header_timeout of its first byte.
+  if (options.header_timeout && first_request_)
+    deadline = opened_ + options.header_timeout.value();
+  else if (options.header_timeout && !in_.empty())
     deadline = coarse_now() + options.header_timeout.value();
   bool may_be_complete = !in_.empty();
   for (;;) {
@@ -99,8 +108,8 @@ bool Connection::read_head() {
     }
     flush();  // the answers to pipelined requests go out before waiting for more
     const bool head_started = !in_.empty();
-    MaybeDuration timeout = idle;
-    if (head_started) timeout = deadline ? remaining(*deadline) : MaybeDuration{};
+    MaybeDuration timeout = options.keepalive_timeout;  // between requests
+    if (head_started || first_request_) timeout = deadline ? remaining(*deadline) : MaybeDuration{};
     const std::size_t before = in_.unused().size();
     std::error_code ec;
     const std::size_t n = receive(timeout, ec);
@@ -113,7 +122,8 @@ bool Connection::read_head() {
     if (!deadline && options.header_timeout)
       deadline = coarse_now() + options.header_timeout.value();
     // Parsing starts over from the head's first byte: only a new line can end the head.
-    may_be_complete = std::memchr(in_.unused().data() + before, '\n', n) != nullptr;
+    may_be_complete = std::memchr(in_.unused().data() + before, '\n', n) != nullptr ||
+                      in_.unused().size() <= kParsedAsTheyCome;
   }
 }
 
@@ -177,6 +187,10 @@ void Connection::serve_request() {
     run_application();
   } catch (const ClientGone&) {
     throw;
+  } catch (const GreenletExit&) {
+    server_.log_error("request \"" + std::string(request_line_) + "\" from " + remote_addr_ +
+                      " cut off unanswered: the server stopped (stop_timeout) or killed it");
+    throw;
   } catch (const std::exception&) {
     fail_request(std::current_exception());
   }
@@ -218,10 +232,12 @@ void Connection::respond_with_error(int status, std::string_view message) {
 void Connection::finish_request() {
   if (!close_after_ && body_left_ != 0) {
     // The client waits for our 100 before it sends the body: it may never send it.
-    if (request_.expect_continue && !continue_sent_)
+    if (request_.expect_continue && !continue_sent_) {
       close_after_ = true;
-    else
+    } else {
+      flush();  // the answer first: the client may wait for it before it sends the rest
       discard_body();
+    }
   }
   if (!request_.keep_alive) close_after_ = true;
   log_access();

@@ -126,6 +126,7 @@ class Connection final : public Write {
   OutputBuffer out_;   // answers not yet sent: pipelined ones go out together
   OutputBuffer head_;  // status line and the application's headers
   Watchdog watchdog_;
+  gevent::detail::Clock::time_point opened_;  // the first head is due header_timeout after it
   bool first_request_ = true;
 
   // The current request.

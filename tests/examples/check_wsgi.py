@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from signals import signal_and_wait
+from signals import TSAN, signal_and_wait
 
 DEADLINE = 58  # seconds for the whole script
 IO_TIMEOUT = 3.0  # seconds any single socket operation may take
@@ -926,6 +926,22 @@ def check_sigterm_with_idle_client(srv):
         return srv.stop(signal.SIGTERM)
 
 
+def check_stop_timeout_cuts_off_and_logs(binary):
+    """--stop-timeout 0.3: a request still sleeping then is cut off, and logged."""
+    srv = Server(binary, "--stop-timeout", "0.3")
+    with Conn(srv.port) as c:
+        c.send(get("/sleep?ms=5000"))
+        time.sleep(0.2)  # the request is in the application
+        started = time.monotonic()
+        srv.stop(signal.SIGTERM)
+        took = time.monotonic() - started
+    expect(took < (8.0 if TSAN else 2.0), f"the stop took {took:.2f} s with --stop-timeout 0.3")
+    line = srv.wait_stderr_line(lambda l: "cut off unanswered" in l, 2)
+    expect(line is not None and '"GET /sleep?ms=5000 HTTP/1.1"' in line,
+           f"no log line for the request cut off: {srv.stderr_text()[-300:]!r}")
+    return f"stopped in {took:.2f} s"
+
+
 # --------------------------------------------------------------------------- runner
 
 
@@ -1023,6 +1039,7 @@ def main():
     runner.run("threads_2", check_two_threads, arg=binary)
     runner.run("sigterm_with_idle_client", check_sigterm_with_idle_client, arg=main_srv)
     runner.run("sigterm_timed_server", lambda s: s.stop(signal.SIGTERM), arg=timed_srv)
+    runner.run("stop_timeout_cuts_off_and_logs", check_stop_timeout_cuts_off_and_logs, arg=binary)
     took = time.monotonic() - started
     total = runner.count
     print(f"{total - len(runner.failed)} of {total} checks passed in {took:.1f} s", flush=True)

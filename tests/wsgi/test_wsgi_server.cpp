@@ -553,6 +553,22 @@ TEST_F(WsgiTest, AnUnreadBodyIsSkippedAndTheConnectionKept) {
   EXPECT_EQ(c.read_response().body, "Hello, World!");
 }
 
+// The application answers without reading the body; the client sends only part of it and
+// waits for the answer, which must not wait for the rest (nginx and pywsgi answer at once).
+TEST_F(WsgiTest, AnAnswerToAPartlySentUnreadBodyGoesOutAtOnce) {
+  serve([](Environ&, StartResponse& start_response) {
+    start_response("404 Not Found", {});
+    return "no such thing";
+  });
+  auto c = client();
+  const auto start = std::chrono::steady_clock::now();
+  c.send("POST /missing HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n0123456789");
+  const HttpResponse r = c.read_response();
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "no such thing");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "the answer waited for the body";
+}
+
 TEST_F(WsgiTest, PipelinedRequestsAreAnsweredInOrderAndCloseStopsThem) {
   serve([](Environ& env, StartResponse& start_response) {
     start_response("200 OK", {});
@@ -612,6 +628,34 @@ TEST_F(WsgiTest, ABadRequestGetsItsStatusAndTheConnectionCloses) {
   auto big = client();
   big.send("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(big.read_response().status, 414);
+}
+
+// Bytes that cannot start a request are refused as they arrive, not at the header timeout.
+TEST_F(WsgiTest, BytesThatCannotStartARequestAreRefusedAtOnce) {
+  serve(hello);  // header_timeout: 30 s
+  for (const char* start : {"\xc8", "GET\x01", "G(T", "GET /a b"}) {
+    auto c = client();
+    const auto sent = std::chrono::steady_clock::now();
+    c.send(start);
+    EXPECT_EQ(c.read_response().status, 400) << start;
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, 2s) << start;
+    EXPECT_TRUE(c.closed_by_server()) << start;
+  }
+}
+
+// The first head is due header_timeout after the connection opened, however long the client
+// kept silent before its first byte (as the option says).
+TEST_F(WsgiTest, TheFirstHeadsTimeoutCountsFromTheConnectionsStart) {
+  options_.header_timeout = 400ms;
+  serve(hello);
+  auto c = client();
+  const auto opened = std::chrono::steady_clock::now();
+  gevent::sleep(300ms);
+  c.send("GET / HTTP/1.1\r\n");
+  EXPECT_EQ(c.read_response().status, 408);
+  const auto lived = std::chrono::steady_clock::now() - opened;
+  EXPECT_GE(lived, 380ms);
+  EXPECT_LT(lived, 650ms) << "the timeout counted from the first byte (300 + 400 ms)";
 }
 
 TEST_F(WsgiTest, SlowAndIdleClientsAreTimedOut) {
@@ -690,6 +734,24 @@ TEST_F(WsgiTest, StopLetsARunningRequestFinish) {
   });
   EXPECT_EQ(c.read_response().body, "Hello, World!");
   stopper.join();
+}
+
+TEST_F(WsgiTest, ARequestCutOffByTheStopTimeoutIsLogged) {
+  serve([](Environ& env, StartResponse& start_response) {
+    gevent::sleep(5s);
+    return hello(env, start_response);
+  });
+  auto c = client();
+  c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto stopper = gevent::spawn([this] {
+    gevent::sleep(20ms);
+    server_->stop(50ms);
+  });
+  EXPECT_TRUE(c.closed_by_server());
+  stopper.join();
+  EXPECT_NE(error_log_.str().find("\"GET /slow HTTP/1.1\" from 127.0.0.1 cut off unanswered"),
+            std::string::npos)
+      << error_log_.str();
 }
 
 TEST_F(WsgiTest, ServesOverTls) {

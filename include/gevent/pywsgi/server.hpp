@@ -10,6 +10,10 @@
 // gets its 4xx/5xx and the connection is closed). An application that throws before its
 // response started gets a 500 and the connection closes; after, the connection is dropped.
 // Either way the error is logged and the server goes on.
+//
+// stop() (ServerOptions::stop_timeout, 1 s by default, as gevent's) lets requests in
+// progress finish for that long; those still running are then killed, and each is logged on
+// error_log with its request line ("... cut off unanswered").
 #pragma once
 
 #include <cstdint>
