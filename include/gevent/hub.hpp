@@ -201,6 +201,7 @@ class Hub {
   bool nothing_can_happen();
   void on_loop_exhausted();
   void poll_loop();
+  void trim_memory_after_burst();
   bool poll_directly();
   void arm_wakeup_timer();
   void switch_into(detail::GreenletBase& greenlet);
@@ -245,6 +246,7 @@ class Hub {
   std::unique_ptr<IdleSignal> idle_signal_;
   detail::GreenletBase* live_head_ = nullptr;
   std::size_t live_count_ = 0;
+  std::size_t live_peak_ = 0;  // the most greenlets alive at once since the last trim
   std::uint64_t next_id_ = 1;
   detail::Clock::time_point wakeup_armed_for_{};
   std::vector<detail::Waiter*> joiners_;  // join() waits: an exhausted loop wakes it, no LoopExit

@@ -103,6 +103,19 @@ void StackPool::release(Stack stack) {
   ++idle_total_;
 }
 
+// The warm idle stacks lie at the bottom of each class: after a burst the first ones released
+// stay warm, and those released past kIdleKeptWarm go back to the kernel at once.
+void StackPool::trim(std::size_t keep_warm) {
+  for (SizeClass& sc : classes_) {
+    const std::size_t warm = std::min(sc.idle.size(), kIdleKeptWarm);
+    const std::size_t kept = std::min(warm, keep_warm);
+    for (std::size_t i = 0; i + kept < warm; ++i)
+      ::madvise(sc.idle[i].base, sc.idle[i].size, MADV_DONTNEED);
+    const auto bottom = sc.idle.begin();
+    std::rotate(bottom, bottom + static_cast<std::ptrdiff_t>(warm), sc.idle.end());
+  }
+}
+
 bool StackPool::in_guard_page(const Stack& stack, const void* address) {
   const char* a = static_cast<const char*>(address);
   return stack.base && a < stack.base && a >= stack.base - page_size();

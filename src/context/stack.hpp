@@ -37,6 +37,10 @@ class StackPool {
   // Returns a stack for reuse. Past a number of idle stacks, their memory goes back to the
   // kernel (MADV_DONTNEED) while the address range stays reserved.
   void release(Stack stack);
+  // Gives the memory of idle stacks back to the kernel, keeping at most `keep_warm` of the
+  // warm ones (those released while few were idle), which go to the top of the pool to be
+  // reused first.
+  void trim(std::size_t keep_warm);
 
   std::size_t stacks_in_use() const { return in_use_; }
   GuardKind guard_kind() const { return guard_; }

@@ -1,5 +1,6 @@
 #include "gevent/hub.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -330,8 +331,22 @@ bool Hub::await_threadsafe_callbacks_briefly() {
 void Hub::poll_loop() {
   bool can_block = !has_ready() && !idle_signal_->has_links();
   if (can_block && await_threadsafe_callbacks_briefly()) can_block = false;
+  if (can_block) trim_memory_after_burst();
   loop_->run(can_block ? loop::Loop::RunMode::once : loop::Loop::RunMode::nowait);
   if (ready_.empty() && idle_signal_->has_links()) idle_signal_->fire();
+}
+
+// Once a burst of greenlets (a server's connections) has mostly gone, and only when the hub
+// is about to sleep: idle stacks past a few give their memory back to the kernel, and so does
+// malloc (the connections' buffers), so that a burst does not leave its memory behind. Each
+// trim starts a new peak.
+void Hub::trim_memory_after_burst() {
+  constexpr std::size_t kBurst = 1024;
+  constexpr std::size_t kWarmStacksKept = 64;
+  if (live_peak_ < kBurst || live_count_ > live_peak_ / 8) return;
+  stacks_->trim(kWarmStacksKept);
+  ::malloc_trim(0);
+  live_peak_ = live_count_;
 }
 
 // --- switching ---
@@ -443,7 +458,7 @@ void Hub::link_live(GreenletBase& greenlet) {
   greenlet.live_next = live_head_;
   if (live_head_) live_head_->live_prev = &greenlet;
   live_head_ = &greenlet;
-  ++live_count_;
+  if (++live_count_ > live_peak_) live_peak_ = live_count_;
 }
 
 void Hub::unlink_live(GreenletBase& greenlet) {

@@ -1,9 +1,12 @@
 // The hub: sleep, idle, run_callback, LoopExit, blocking from the hub, one hub per thread,
 // backend choice, stack overflow.
+#include <sys/mman.h>
+#include <unistd.h>
 #include <gevent/gevent.hpp>
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -224,6 +227,43 @@ TEST_F(HubFixture, AnUnknownBackendIsAClearError) {
   }).join();
   EXPECT_NE(error.find("libev"), std::string::npos) << error;
   EXPECT_NE(error.find("libuv"), std::string::npos) << error;
+}
+
+// Resident pages among the first 48 KiB below each address (a page per stack: `top`).
+std::size_t resident_stacks(const std::vector<char*>& tops) {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::size_t resident = 0;
+  for (char* top : tops) {
+    auto* at =
+        reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(top - 32 * 1024) & ~(page - 1));
+    unsigned char in_core = 0;
+    if (::mincore(at, page, &in_core) == 0 && (in_core & 1)) ++resident;
+  }
+  return resident;
+}
+
+// A burst of greenlets that use their stacks: once it has gone and the hub sleeps, the idle
+// stacks' memory goes back to the kernel but for a few kept warm (without the trim, 1024
+// stay resident).
+TEST_F(HubFixture, ABurstsStacksGoBackToTheKernelOnceItHasGone) {
+  constexpr int kBurst = 2048;
+  std::vector<char*> tops(kBurst);
+  std::vector<gevent::Greenlet<void>> burst;
+  for (int i = 0; i < kBurst; ++i)
+    burst.push_back(gevent::spawn([&tops, i] {
+      volatile char used[40 * 1024];
+      for (std::size_t at = 0; at < sizeof used; at += 1024) used[at] = 1;
+      tops[static_cast<std::size_t>(i)] = const_cast<char*>(&used[sizeof used - 1]);
+      gevent::sleep(std::chrono::milliseconds(1));  // all alive at once
+    }));
+  gevent::joinall(burst);
+  const std::size_t after_burst = resident_stacks(tops);
+  gevent::sleep(std::chrono::milliseconds(20));  // the hub sleeps: time to trim
+  const std::size_t after_trim = resident_stacks(tops);
+  std::printf("stacks resident after the burst: %zu, after the hub slept: %zu\n", after_burst,
+              after_trim);
+  EXPECT_GE(after_burst, 512u);  // the measurement sees warm stacks
+  EXPECT_LE(after_trim, 80u);
 }
 
 TEST_F(HubFixture, StacksUseGuardPagesWithoutAMappingEach) {
