@@ -31,6 +31,18 @@ namespace detail {
 class Waiter;
 }
 
+// What a hub has done since it was made, for dashboards and leak hunts (Hub::counters(),
+// gevent::hub_counters(); gevent::pywsgi::with_counters serves them in Prometheus' format).
+struct HubCounters {
+  std::uint64_t switches = 0;            // switches into a greenlet
+  std::uint64_t loop_iterations = 0;     // turns of the hub's run loop
+  std::uint64_t greenlets_started = 0;   // start()ed (spawned), as gevent's `started`
+  std::uint64_t greenlets_finished = 0;  // of those, the ones that ended (or died unrun)
+  std::size_t greenlets_alive = 0;       // started and not ended
+  std::size_t ready = 0;                 // greenlets and callbacks queued to run now
+  std::size_t timers = 0;                // pending timers (sleeps, Timeouts, waits with one)
+};
+
 class Hub {
  public:
   // This thread's hub, created on first use from gevent::config().
@@ -103,7 +115,9 @@ class Hub {
   // new one. Call it on the forking thread's hub, in the child only.
   void reinit();
 
-  // Counts for leak checks and monitoring.
+  // Counts for leak checks and monitoring. counters(): from the hub's thread; it walks the
+  // run queue, so it costs a little per queued greenlet.
+  HubCounters counters() const;
   std::size_t live_greenlets() const { return live_count_; }
   std::size_t pending_timers() const { return timers_.size(); }
   bool has_ready() const { return !ready_.empty() || !after_poll_.empty(); }
@@ -239,6 +253,8 @@ class Hub {
   detail::ReadyQueue after_poll_;  // yield_to_io(): joins ready_ after the next poll
   int budget_countdown_ = 1;       // run_budget_spent() calls until the next clock read
   std::uint64_t switches_ = 0;     // switches into a greenlet so far
+  std::uint64_t iterations_ = 0;   // turns of run_forever
+  std::uint64_t started_ = 0;      // greenlets started so far
   std::uint64_t budget_switch_ = ~std::uint64_t{0};  // the switch the budget is measured from
   detail::Clock::time_point budget_started_{};
   detail::TimerQueue timers_;
@@ -263,6 +279,8 @@ class Hub {
 
 // This thread's hub (gevent.get_hub()).
 inline Hub& get_hub() { return Hub::current(); }
+// This thread's hub's counters.
+inline HubCounters hub_counters() { return Hub::current().counters(); }
 
 }  // namespace gevent
 

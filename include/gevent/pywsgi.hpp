@@ -2,4 +2,5 @@
 #pragma once
 
 #include "gevent/pywsgi/application.hpp"
+#include "gevent/pywsgi/counters.hpp"
 #include "gevent/pywsgi/server.hpp"

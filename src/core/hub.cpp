@@ -222,6 +222,7 @@ void Hub::hub_entry(detail::Fiber* fiber) {
 // when work is already queued). Reads like libuv's uv_run.
 void Hub::run_forever() {
   for (;;) {
+    ++iterations_;
     run_ready_batch();
     fire_expired_timers();
     if (nothing_can_happen()) {
@@ -449,7 +450,24 @@ void Hub::add_timer(detail::TimerNode& node, Duration after) {
 
 // --- live greenlets ---
 
-void Hub::on_greenlet_started(GreenletBase& greenlet) { link_live(greenlet); }
+void Hub::on_greenlet_started(GreenletBase& greenlet) {
+  ++started_;
+  link_live(greenlet);
+}
+
+HubCounters Hub::counters() const {
+  HubCounters counters;
+  counters.switches = switches_;
+  counters.loop_iterations = iterations_;
+  counters.greenlets_started = started_;
+  counters.greenlets_alive = live_count_;
+  counters.greenlets_finished = started_ - live_count_;
+  for (const detail::ReadyQueue* queue : {&ready_, &after_poll_})
+    for (const detail::ReadyNode* node = queue->front(); node; node = node->next_ready)
+      ++counters.ready;
+  counters.timers = timers_.size();
+  return counters;
+}
 
 void Hub::on_greenlet_died_unstarted(GreenletBase& greenlet) { unlink_live(greenlet); }
 

@@ -229,6 +229,28 @@ TEST_F(HubFixture, AnUnknownBackendIsAClearError) {
   EXPECT_NE(error.find("libuv"), std::string::npos) << error;
 }
 
+TEST_F(HubFixture, CountersSayWhatTheHubDid) {
+  const gevent::HubCounters before = gevent::hub_counters();
+  std::vector<gevent::Greenlet<void>> three;
+  for (int i = 0; i < 3; ++i)
+    three.push_back(gevent::spawn([] { gevent::sleep(std::chrono::milliseconds(1)); }));
+  const gevent::HubCounters queued = gevent::hub_counters();
+  EXPECT_EQ(queued.greenlets_started, before.greenlets_started + 3);
+  EXPECT_EQ(queued.greenlets_alive, before.greenlets_alive + 3);
+  EXPECT_EQ(queued.ready, before.ready + 3);
+  gevent::sleep();  // a yield: they run and sleep, three timers
+  const gevent::HubCounters sleeping = gevent::hub_counters();
+  EXPECT_EQ(sleeping.timers, before.timers + 3);
+  EXPECT_EQ(sleeping.ready, before.ready);
+  gevent::joinall(three);
+  const gevent::HubCounters after = gevent::hub_counters();
+  EXPECT_EQ(after.greenlets_finished, before.greenlets_finished + 3);
+  EXPECT_EQ(after.greenlets_alive, before.greenlets_alive);
+  EXPECT_GE(after.switches, before.switches + 6);  // each in at its start and after its sleep
+  EXPECT_GT(after.loop_iterations, before.loop_iterations);
+  EXPECT_EQ(after.timers, before.timers);
+}
+
 // Resident pages among the first 48 KiB below each address (a page per stack: `top`).
 std::size_t resident_stacks(const std::vector<char*>& tops) {
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));

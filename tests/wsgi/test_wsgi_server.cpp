@@ -754,6 +754,30 @@ TEST_F(WsgiTest, ARequestCutOffByTheStopTimeoutIsLogged) {
       << error_log_.str();
 }
 
+TEST_F(WsgiTest, CountersAreServedInPrometheusFormatAtTheirPath) {
+  serve(gevent::pywsgi::with_counters(hello, "/metrics"));
+  auto c = client();
+  c.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
+  const HttpResponse metrics = c.read_response();
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_TRUE(std::regex_search(
+      metrics.body, std::regex("# TYPE gevent_switches_total counter\n"
+                               "gevent_switches_total\\{thread=\"[0-9]+\"\\} [1-9][0-9]*\n")))
+      << metrics.body;
+  // At least the connection's own greenlet and the server's accept loop are alive.
+  std::smatch alive;
+  ASSERT_TRUE(std::regex_search(metrics.body, alive,
+                                std::regex("gevent_greenlets_alive\\{[^}]*\\} ([0-9]+)")));
+  EXPECT_GE(std::stoi(alive[1]), 2);
+  c.send(kGet);
+  EXPECT_EQ(c.read_response().body, "Hello, World!");
+  c.send("POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(c.read_response().body, "Hello, World!");  // only GET and HEAD are the counters'
+  EXPECT_THROW(gevent::pywsgi::with_counters(hello, "metrics"), std::invalid_argument);
+  EXPECT_THROW(gevent::pywsgi::with_counters(nullptr), std::invalid_argument);
+}
+
 TEST_F(WsgiTest, ServesOverTls) {
   const auto& certs = gevent::testing::tls_certs();
   options_.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
