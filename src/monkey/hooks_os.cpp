@@ -27,8 +27,6 @@ namespace sys = gevent::sys;
 
 namespace {
 
-bool signal_patched() { return (patched_modules.load(std::memory_order_relaxed) & kSignal) != 0; }
-
 // Waits for running child `child` to exit on the loop's child watcher; its status then.
 pid_t wait_for_exit(pid_t child, int* status) {
   try {
@@ -63,7 +61,7 @@ pid_t wait_for_child(pid_t child, int* status, bool exits_only, Reap reap) {
         return child;
       }
     if (pid != 0) return pid;
-    if (exits_only && signal_patched()) return wait_for_exit(child, status);
+    if (exits_only && patched(kSignal)) return wait_for_exit(child, status);
     gevent::detail::Waiter timer;
     if (timer.wait_nothrow(interval) == gevent::detail::WaitResult::interrupted) {
       errno = kInterrupted;
@@ -108,8 +106,7 @@ void patch_os() { detail::patch(detail::kOs); }
 extern "C" {
 
 pid_t fork() {
-  if (!(patched_modules.load(std::memory_order_relaxed) & kOs) || !Hub::current_if_exists())
-    return sys::fork();
+  if (!patched(kOs) || !Hub::current_if_exists()) return sys::fork();
   try {
     return gevent::fork();
   } catch (const std::system_error& e) {

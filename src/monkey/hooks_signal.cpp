@@ -181,8 +181,6 @@ bool keeps(int signum) {
          (signum < 32 || signum >= SIGRTMIN);
 }
 
-bool signal_patched() { return (patched_modules.load(std::memory_order_relaxed) & kSignal) != 0; }
-
 Party party_of(const void* caller) {
   return gevent::loop::detail::is_backend_code(caller) ? kHub : kProgram;
 }
@@ -196,13 +194,13 @@ void patch_signal() { detail::patch(detail::kSignal); }
 extern "C" {
 
 int sigaction(int signum, const struct sigaction* act, struct sigaction* old) noexcept {
-  if (!signal_patched() || !keeps(signum)) return sys::sigaction(signum, act, old);
+  if (!patched(kSignal) || !keeps(signum)) return sys::sigaction(signum, act, old);
   return change_action(signum, party_of(__builtin_return_address(0)), act, old);
 }
 
 // As glibc's signal(): BSD semantics (SA_RESTART, the signal blocked in its own handler).
 sighandler_t signal(int signum, sighandler_t handler) noexcept {
-  if (!signal_patched() || !keeps(signum)) return sys::signal(signum, handler);
+  if (!patched(kSignal) || !keeps(signum)) return sys::signal(signum, handler);
   struct sigaction act {};
   act.sa_handler = handler;
   act.sa_flags = SA_RESTART;

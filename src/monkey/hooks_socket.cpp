@@ -225,8 +225,6 @@ msghdr message_of(const iovec* iov, int count) {
   return msg;
 }
 
-bool socket_patched() { return (patched_modules.load(std::memory_order_relaxed) & kSocket) != 0; }
-
 }  // namespace
 
 namespace gevent::monkey::detail {
@@ -355,17 +353,17 @@ int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) {
 }
 
 int close(int fd) {
-  if (socket_patched()) forget(fd);
+  if (patched(kSocket)) forget(fd);
   return sys::close(fd);
 }
 
 int dup2(int fd, int fd2) noexcept {
-  if (socket_patched() && fd != fd2) forget(fd2);
+  if (patched(kSocket) && fd != fd2) forget(fd2);
   return sys::dup2(fd, fd2);
 }
 
 int dup3(int fd, int fd2, int flags) noexcept {
-  if (socket_patched() && fd != fd2) forget(fd2);
+  if (patched(kSocket) && fd != fd2) forget(fd2);
   return sys::dup3(fd, fd2, flags);
 }
 

@@ -28,20 +28,18 @@ int send_messages(Hub& hub, int fd, mmsghdr* messages, unsigned count, int flags
   BlockingCall call(hub, fd, FdState::kWrite);
   unsigned sent = 0;
   while (sent < count) {
-    ssize_t n;
     if (stream) {
       const msghdr& message = messages[sent].msg_hdr;
-      n = send_msg(hub, fd, &message, flags);
+      const ssize_t n = send_msg(hub, fd, &message, flags);
       if (n < 0) return sent > 0 ? static_cast<int>(sent) : -1;
       messages[sent++].msg_len = static_cast<unsigned>(n);
       // A part of a message (a timeout or error came) ends the call: the next must not follow it.
       if (static_cast<size_t>(n) < total_length(message)) break;
       continue;
-    } else {
-      n = retry(call, [&] {
-        return sys::sendmmsg(fd, messages + sent, count - sent, flags | MSG_DONTWAIT);
-      });
     }
+    const ssize_t n = retry(call, [&] {
+      return sys::sendmmsg(fd, messages + sent, count - sent, flags | MSG_DONTWAIT);
+    });
     if (n < 0) return sent > 0 ? static_cast<int>(sent) : -1;
     sent += static_cast<unsigned>(n);
     if (n == 0 || user_nonblocking(fd)) break;

@@ -90,13 +90,11 @@ unsigned find(const std::pair<std::string_view, Module> (&table)[N], std::string
 }  // namespace detail
 
 bool is_patched(std::string_view name) {
-  return (detail::patched_modules.load(std::memory_order_relaxed) &
-          detail::find(detail::kHooked, name)) != 0;
+  return detail::patched(detail::find(detail::kHooked, name));
 }
 
 bool is_module_patched(std::string_view module) {
-  return (detail::patched_modules.load(std::memory_order_relaxed) &
-          detail::find(detail::kModules, module)) != 0;
+  return detail::patched(detail::find(detail::kModules, module));
 }
 
 void* get_original(std::string_view name) { return sys::original(name); }

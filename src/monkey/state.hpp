@@ -26,6 +26,10 @@ enum Module : unsigned {
 extern std::atomic<unsigned> patched_modules;
 
 void patch(Module module);
+// Whether any of `modules` (Module bits) is patched. Lock-free, so safe in a signal handler.
+inline bool patched(unsigned modules) {
+  return (patched_modules.load(std::memory_order_relaxed) & modules) != 0;
+}
 // Turns parts off again: for tests and benchmarks only (gevent has no unpatch).
 void unpatch(unsigned modules);
 
@@ -37,7 +41,7 @@ constinit inline thread_local int signal_handlers_running = 0;
 // patched and the caller is one of its greenlets, outside a signal handler. Null means: call
 // the original. Lock- and allocation-free, so safe in a signal handler.
 inline Hub* cooperative_hub(Module module) {
-  if (!(patched_modules.load(std::memory_order_relaxed) & module)) [[likely]]
+  if (!patched(module)) [[likely]]
     return nullptr;
   if (signal_handlers_running != 0) return nullptr;
   Hub* hub = Hub::current_if_exists();
