@@ -119,6 +119,12 @@ class Hub {
   // run queue, so it costs a little per queued greenlet.
   HubCounters counters() const;
   std::size_t live_greenlets() const { return live_count_; }
+  // Memory held per client outside greenlets (a server's parked connections) is counted here
+  // as greenlets are: once a burst of them has mostly gone, the hub gives memory back.
+  void burst_object_added() {
+    if (++burst_count_ > burst_peak_) burst_peak_ = burst_count_;
+  }
+  void burst_object_removed() { --burst_count_; }
   std::size_t pending_timers() const { return timers_.size(); }
   bool has_ready() const { return !ready_.empty() || !after_poll_.empty(); }
   std::size_t stacks_in_use() const;
@@ -262,7 +268,9 @@ class Hub {
   std::unique_ptr<IdleSignal> idle_signal_;
   detail::GreenletBase* live_head_ = nullptr;
   std::size_t live_count_ = 0;
-  std::size_t live_peak_ = 0;  // the most greenlets alive at once since the last trim
+  // Live greenlets and other burst objects, and the most at once since the last trim.
+  std::size_t burst_count_ = 0;
+  std::size_t burst_peak_ = 0;
   std::uint64_t next_id_ = 1;
   detail::Clock::time_point wakeup_armed_for_{};
   std::vector<detail::Waiter*> joiners_;  // join() waits: an exhausted loop wakes it, no LoopExit

@@ -99,6 +99,10 @@ struct GreenletExtras {
   std::vector<std::exception_ptr> more_pending;  // thrown at the switch points after the next
 };
 
+GreenletBase::Observers GreenletBase::observers() const {
+  return {refs_, last_link(), extras_ ? extras_->links.size() : 0, extras_ && extras_->has_name};
+}
+
 GreenletBase::GreenletBase(Hub& hub, Kind kind, std::size_t stack_size)
     : hub_(&hub),
       kind_(kind),

@@ -337,17 +337,17 @@ void Hub::poll_loop() {
   if (ready_.empty() && idle_signal_->has_links()) idle_signal_->fire();
 }
 
-// Once a burst of greenlets (a server's connections) has mostly gone, and only when the hub
+// Once a burst of greenlets or parked connections has mostly gone, and only when the hub
 // is about to sleep: idle stacks past a few give their memory back to the kernel, and so does
 // malloc (the connections' buffers), so that a burst does not leave its memory behind. Each
 // trim starts a new peak.
 void Hub::trim_memory_after_burst() {
   constexpr std::size_t kBurst = 1024;
   constexpr std::size_t kWarmStacksKept = 64;
-  if (live_peak_ < kBurst || live_count_ > live_peak_ / 8) return;
+  if (burst_peak_ < kBurst || burst_count_ > burst_peak_ / 8) return;
   stacks_->trim(kWarmStacksKept);
   ::malloc_trim(0);
-  live_peak_ = live_count_;
+  burst_peak_ = burst_count_;
 }
 
 // --- switching ---
@@ -476,7 +476,8 @@ void Hub::link_live(GreenletBase& greenlet) {
   greenlet.live_next = live_head_;
   if (live_head_) live_head_->live_prev = &greenlet;
   live_head_ = &greenlet;
-  if (++live_count_ > live_peak_) live_peak_ = live_count_;
+  ++live_count_;
+  burst_object_added();
 }
 
 void Hub::unlink_live(GreenletBase& greenlet) {
@@ -487,6 +488,7 @@ void Hub::unlink_live(GreenletBase& greenlet) {
   if (greenlet.live_next) greenlet.live_next->live_prev = greenlet.live_prev;
   greenlet.live_prev = greenlet.live_next = nullptr;
   --live_count_;
+  burst_object_removed();
   if (live_count_ == 0 && drained_) drained_->wake();
 }
 

@@ -35,14 +35,16 @@ class Waiter;
 class FdState;
 void forget_fd(Hub& hub, int fd);
 
-// One greenlet waiting on one side of one fd; lives on the waiting greenlet's stack.
+// One greenlet waiting on one side of one fd; lives on the waiting greenlet's stack. Or a
+// callback (FdState::call_when_ready) that the hub calls once, at the next edge or cancel.
 struct FdWait {
   enum class Kind : std::uint8_t {
     owner,  // the socket's or file object's own call: one at a time per side
     raw,    // wait_read / wait_write: cancel_wait() ends it
     set,    // select / poll
   };
-  Waiter* waiter = nullptr;
+  Waiter* waiter = nullptr;  // null for a callback
+  void (*callback)(FdWait& wait) = nullptr;
   FdState* state = nullptr;  // the state whose list holds it; null once taken out
   int fd = -1;
   std::uint8_t side = 0;
@@ -66,6 +68,16 @@ class FdState {
   // (its reason). Call it after the operation failed with EAGAIN. One owner's wait per side
   // at a time (ConcurrentObjectUseError); from the hub: BlockingSwitchOutError.
   std::error_code wait(Side side, MaybeDuration timeout);
+  // No greenlet waits: the hub calls `wait.callback` (which must not block or switch) at the
+  // next edge on `side` (reason empty) or when the wait is cancelled (reason set); the wait
+  // has left the state by then. Call it after an operation failed with EAGAIN (or after a
+  // short read, see drained()). The fd joins this thread's table if it is not in it; throws
+  // std::system_error when the kernel refuses.
+  void call_when_ready(Side side, FdWait& wait);
+  // Takes out a wait of call_when_ready that has not been called.
+  void forget(FdWait& wait) {
+    if (wait.state == this) remove_wait(wait);
+  }
   // Wakes every greenlet waiting on `side`, with `reason`; returns whether there was one.
   bool cancel(Side side, std::error_code reason);
   // Wakes the waits on the fd (all, or only wait_read / wait_write's) with `reason`;
@@ -113,6 +125,7 @@ class FdState {
   void add_wait(Side side, FdWait& wait);
   void remove_wait(FdWait& wait);
   int wake_all(Side side, std::error_code reason, bool only_raw);
+  void notify(FdWait& wait);
 
   int fd_ = -1;
   bool hung_up_ = false;  // EPOLLRDHUP, EPOLLHUP or EPOLLERR seen since the fd joined

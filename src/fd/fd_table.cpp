@@ -234,8 +234,19 @@ void FdState::release_adopted() {
 
 void FdState::ready(Side side) {
   sides_[side].maybe_ready = true;
-  for (FdWait* wait = sides_[side].waits.front(); wait; wait = sides_[side].waits.next(*wait))
-    wait->waiter->wake();
+  FdWait* next = sides_[side].waits.front();
+  while (FdWait* wait = next) {
+    next = sides_[side].waits.next(*wait);
+    notify(*wait);
+  }
+}
+
+// A greenlet's wait stays in the list until the greenlet takes it out; a callback leaves it
+// first, since the callback may park the same wait again.
+void FdState::notify(FdWait& wait) {
+  if (wait.waiter) return wait.waiter->wake();
+  remove_wait(wait);
+  wait.callback(wait);
 }
 
 void FdState::on_events(std::uint32_t events) {
@@ -265,11 +276,13 @@ void FdState::remove_wait(FdWait& wait) {
 // many greenlets it woke (the sides of one FdSetWait share a Waiter: one greenlet).
 int FdState::wake_all(Side side, std::error_code reason, bool only_raw) {
   int woken = 0;
-  for (FdWait* wait = sides_[side].waits.front(); wait; wait = sides_[side].waits.next(*wait)) {
+  FdWait* next = sides_[side].waits.front();
+  while (FdWait* wait = next) {
+    next = sides_[side].waits.next(*wait);
     if (only_raw && wait->kind != FdWait::Kind::raw) continue;
-    if (wait->waiter->woken()) continue;
+    if (wait->waiter && wait->waiter->woken()) continue;
     wait->reason = reason;
-    wait->waiter->wake();
+    notify(*wait);
     ++woken;
   }
   return woken;
@@ -304,6 +317,17 @@ std::error_code FdState::wait(Side side, MaybeDuration timeout) {
   } done{wait, state.owner_waiting};
   if (!waiter.wait(timeout)) return std::make_error_code(std::errc::timed_out);
   return wait.reason;
+}
+
+void FdState::call_when_ready(Side side, FdWait& wait) {
+  Hub& hub = Hub::current();
+  if (!table_ || &table_->hub() != &hub)
+    join(hub, side);
+  else if (side == kWrite && !watch_writable_)
+    table_->watch_writable(*this);
+  wait.waiter = nullptr;
+  add_wait(side, wait);
+  sides_[side].maybe_ready = false;
 }
 
 bool FdState::cancel(Side side, std::error_code reason) {

@@ -24,12 +24,14 @@ Clock::time_point coarse_now();
 
 class Watchdog final : private TimerNode {
  public:
-  // For the waits on `fd` of this thread's hub.
+  // For the waits on `fd` (-1: none yet) of this thread's hub.
   explicit Watchdog(int fd);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
+  // The waits on another fd from now on (a server's worker serving the next connection).
+  void watch(int fd) { fd_ = fd; }
   // From now on, a wait on the fd that lasts past `after` ends with errc::timed_out.
   void limit(MaybeDuration after);
   void clear() { limit_ = Clock::time_point::max(); }

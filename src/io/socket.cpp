@@ -208,20 +208,37 @@ int socket::connect_ex(const address& peer) {
                                                  : ec.default_error_condition().value();
 }
 
-std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
-  if (missing(state_, ec)) return 0;
-  detail::Deadline deadline(state_->timeout);
-  if (state_->tls) {
+namespace detail {
+
+std::size_t recv_within(SocketState& s, std::span<char> buf, int flags, Deadline& deadline,
+                        std::error_code& ec) {
+  if (s.tls) {
     if (flags != 0) return not_through_tls(ec);
-    return state_->tls->recv(*state_, buf, deadline, ec);
+    return s.tls->recv(s, buf, deadline, ec);
   }
-  const auto n = retry_io(*state_, state_->read_watch, deadline, ec,
+  const auto n = retry_io(s, s.read_watch, deadline, ec,
                           [&](int fd) { return sys::recv(fd, buf.data(), buf.size(), flags); });
   // A stream read that did not fill the buffer emptied the socket: the next recv waits for
   // the edge instead of first failing with EAGAIN (one syscall less per request/response).
-  if (n > 0 && n < buf.size() && flags == 0 && state_->type == SOCK_STREAM)
-    state_->read_watch.drained();
+  if (n > 0 && n < buf.size() && flags == 0 && s.type == SOCK_STREAM) s.read_watch.drained();
   return n;
+}
+
+std::size_t recv_now(SocketState& s, std::span<char> buf, std::error_code& ec) {
+  if (!s.tls && !s.read_watch.maybe_ready()) {
+    ec = std::make_error_code(std::errc::operation_would_block);
+    return 0;
+  }
+  Deadline now(Duration::zero());
+  return recv_within(s, buf, 0, now, ec);
+}
+
+}  // namespace detail
+
+std::size_t socket::recv(std::span<char> buf, int flags, std::error_code& ec) {
+  if (missing(state_, ec)) return 0;
+  detail::Deadline deadline(state_->timeout);
+  return detail::recv_within(*state_, buf, flags, deadline, ec);
 }
 
 std::size_t socket::recv(std::span<char> buf, int flags) {

@@ -62,6 +62,14 @@ struct alignas(64) SocketState {
   std::error_code wait(SideWatch& watch, Deadline& deadline);
 };
 
+// recv within `deadline` (socket::recv's core).
+std::size_t recv_within(SocketState& s, std::span<char> buf, int flags, Deadline& deadline,
+                        std::error_code& ec);
+// A recv that never waits: errc::operation_would_block when nothing can be read now. A plain
+// socket whose last read emptied it says so without the syscall, which is right while it is
+// in the fd table (its next edge ends the hint): a server's connection, parked in between.
+std::size_t recv_now(SocketState& s, std::span<char> buf, std::error_code& ec);
+
 // What a gevent::socket holds, for the io layer (TLS); applications cannot reach it.
 struct SocketAccess {
   static SocketState& of(const gevent::socket& sock) { return *sock.state_; }

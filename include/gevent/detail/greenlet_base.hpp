@@ -66,6 +66,18 @@ class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber
   std::uint64_t id() const { return id_; }
   std::size_t stack_size() const { return stack_size_; }
 
+  // What others hold of this greenlet: references, links, link callbacks, a name. The same
+  // fingerprint before and after some work means nobody kept a handle to it or watched it
+  // meanwhile (a server's worker greenlet serves another client only then, src/wsgi).
+  struct Observers {
+    std::uint32_t refs;
+    const Link* last_link;
+    std::size_t callbacks;
+    bool named;
+    bool operator==(const Observers&) const = default;
+  };
+  Observers observers() const;
+
   void start();
   void start_later(Duration delay);
   bool join(MaybeDuration timeout);

@@ -44,6 +44,7 @@ class Linkable {
   void rawlink(Link& link);
   void unlink(Link& link);
   bool has_links() const { return head_ != nullptr; }
+  const Link* last_link() const { return tail_; }
 
  protected:
   // Notifies the links present now, in the order they were added.
