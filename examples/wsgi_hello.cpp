@@ -2,7 +2,7 @@
 //
 //   wsgi_hello [--host 127.0.0.1] [--port 8000] [--threads N] [--no-access-log]
 //              [--header-timeout SECONDS] [--keepalive-timeout SECONDS]
-//              [--stop-timeout SECONDS]
+//              [--stop-timeout SECONDS] [--max-connections N]
 //
 //   GET  /            200 "Hello, World!"
 //   POST /echo        the request body back
@@ -87,7 +87,7 @@ Body application(Environ& env, StartResponse& start_response) {
 constexpr std::string_view usage =
     R"(usage: wsgi_hello [--host HOST] [--port PORT] [--threads N] [--no-access-log]
                   [--header-timeout SECONDS] [--keepalive-timeout SECONDS]
-                  [--stop-timeout SECONDS]
+                  [--stop-timeout SECONDS] [--max-connections N]
 
 A WSGI-style HTTP server: GET / says hello; POST /echo, GET /stream?n=K, GET /sleep?ms=M
 and GET /error show the rest. Ctrl-C or SIGTERM stops it.
@@ -100,16 +100,30 @@ and GET /error show the rest. Ctrl-C or SIGTERM stops it.
   --keepalive-timeout SECONDS  time an idle keep-alive connection stays open (default 60)
   --stop-timeout SECONDS       on Ctrl-C or SIGTERM, time running requests get to finish
                                before they are cut off and logged (default 1)
+  --max-connections N          open connections per thread; past it the longest idle one
+                               is closed to make room (default 10000)
   -h, --help                   print this help and exit
 )";
+
+gevent::pywsgi::WSGIServerOptions with_max_connections(std::size_t n) {
+  gevent::pywsgi::WSGIServerOptions options;
+  options.max_connections = n;
+  return options;
+}
 
 struct Options {
   bool help = false;
   std::string host = "127.0.0.1";
   int port = 8000;
   int threads = 1;
-  gevent::pywsgi::WSGIServerOptions server;
+  gevent::pywsgi::WSGIServerOptions server = with_max_connections(10000);
 };
+
+std::size_t positive(const std::string& flag, const std::string& value) {
+  const int n = example::number(flag, value);
+  if (n < 1) throw example::UsageError(flag + " needs a number above 0, got '" + value + "'");
+  return static_cast<std::size_t>(n);
+}
 
 std::chrono::duration<double> seconds(const std::string& flag, const std::string& value) {
   const auto s = example::parse_number<double>(value);
@@ -134,6 +148,8 @@ Options parse(int argc, char** argv) {
       options.server.keepalive_timeout = seconds(flag, example::value_after(i, argc, argv));
     else if (flag == "--stop-timeout")
       options.server.stop_timeout = seconds(flag, example::value_after(i, argc, argv));
+    else if (flag == "--max-connections")
+      options.server.max_connections = positive(flag, example::value_after(i, argc, argv));
     else
       example::reject_argument(flag);
   }

@@ -113,6 +113,8 @@ class BaseServer {
   BaseServer(Listener listener, Spawn spawn, ServerOptions options, int socktype);
   // Runs in the server's greenlet until the listener is closed.
   virtual void serve_loop() = 0;
+  // Called by stop() once the listener is closed, before the handlers are waited for.
+  virtual void on_stop() {}
   void log_error(std::string_view message) const;
   // Runs a handler for `peer`; what it throws (a std::exception) is logged, and serving goes
   // on. A kill (GreenletExit) passes through.
@@ -154,6 +156,9 @@ class StreamServer : public BaseServer {
 
  protected:
   void serve_loop() override;
+  // What the accept loop does with each connection: spawns the handler (after the TLS
+  // handshake, if any) in the server's group, which may wait for a free slot.
+  virtual void accepted(gevent::socket&& connection, const address& peer);
 
  private:
   void handle_connection(gevent::socket& connection, const address& peer);

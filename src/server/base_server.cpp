@@ -99,6 +99,7 @@ void BaseServer::stop(MaybeDuration timeout) {
   started_ = false;
   listener_.close();  // wakes the accept loop, which returns
   if (loop_ && !loop_.dead() && loop_ != getcurrent()) loop_.kill();
+  on_stop();
   Group& handlers = group();
   handlers.discard(getcurrent());  // stop() from a handler must not wait for itself
   if (!handlers.join(timeout)) handlers.kill();

@@ -48,14 +48,18 @@ void StreamServer::serve_loop() {
       continue;
     }
     backoff_ = Duration::zero();
-    group().spawn([this, conn = std::move(connection), peer = peer]() mutable {
-      handle_connection(conn, peer);
-    });
+    accepted(std::move(connection), peer);
     if (++in_a_row >= options().max_accept) {
       in_a_row = 0;
       gevent::sleep();  // let the new handlers run before accepting more
     }
   }
+}
+
+void StreamServer::accepted(gevent::socket&& connection, const address& peer) {
+  group().spawn([this, conn = std::move(connection), peer = peer]() mutable {
+    handle_connection(conn, peer);
+  });
 }
 
 // Out of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending connection stays in the

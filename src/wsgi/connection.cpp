@@ -1,8 +1,6 @@
 // The request loop of a connection: heads, keep-alive, pipelining, errors, closing.
 #include "wsgi/connection.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -10,6 +8,7 @@
 #include <cstring>
 
 #include "gevent/exceptions.hpp"
+#include "io/socket_state.hpp"
 #include "sys/libc.hpp"
 #include "wsgi/response_text.hpp"
 
@@ -38,55 +37,64 @@ std::size_t max_head(const http::Limits& limits) {
          2 * limits.max_empty_lines;
 }
 
-void set_nodelay(gevent::socket& sock) {
-  // Each answer goes out in one send, so Nagle's algorithm could only delay it.
-  if (sock.family() == AF_INET || sock.family() == AF_INET6) {
-    const int on = 1;
-    sys::setsockopt(sock.fileno(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  }
-}
-
 MaybeDuration remaining(gevent::detail::Clock::time_point deadline) {
   return std::max(deadline - coarse_now(), gevent::detail::Clock::duration::zero());
 }
 
 }  // namespace
 
-Connection::Connection(gevent::socket& sock, const address& peer, const ServerContext& server)
-    : sock_(sock),
-      server_(server),
-      in_(kInitialBuffer),
-      watchdog_(sock.fileno()),
-      opened_(coarse_now()),
-      peer_(peer),
-      remote_addr_(peer.family() == AF_UNIX ? "" : peer.host()),
-      remote_port_(peer.family() == AF_UNIX ? "" : std::to_string(peer.port())) {}
+Connection::Connection(const ServerContext& server) : server_(server), in_(kInitialBuffer) {}
 
-void Connection::serve() {
-  set_nodelay(sock_);
-  sock_.settimeout({});  // the watchdog bounds every wait
+bool Connection::serve(ConnectionRecord& record) {
+  attach(record);
   try {
-    while (read_head()) {
+    for (;;) {
+      const Next next = read_head();
+      if (next == Next::park) return true;
+      if (next == Next::close) break;
       serve_request();
-      if (close_after_) break;
+      if (close_after_ || server_.stopping) break;
     }
     flush();
     close_gracefully();
   } catch (const ClientGone&) {
     // The client reset or stopped reading: nothing more can be said to it.
   }
+  return false;
 }
 
-// Reads until a whole request head is in the buffer. False when the connection is to end:
-// the client closed, waited too long, or sent a head that was refused (then answered).
-bool Connection::read_head() {
+// A worker's Connection serves one record after another; whatever the last one left (a
+// client gone mid-request) is dropped.
+void Connection::attach(ConnectionRecord& record) {
+  record_ = &record;
+  sock_ = &record.sock;
+  watchdog_.watch(record.sock.fileno());
+  remote_known_ = false;
+  in_.clear();
+  out_.clear();
+  body_left_ = 0;
+  close_after_ = false;
+}
+
+void Connection::learn_remote() {
+  if (remote_known_) return;
+  const address& peer = record_->peer;
+  remote_addr_ = peer.family() == AF_UNIX ? "" : peer.host();
+  remote_port_ = peer.family() == AF_UNIX ? "" : std::to_string(peer.port());
+  remote_known_ = true;
+}
+
+// Reads until a whole request head is in the buffer: request. Between requests, with nothing
+// buffered and nothing to read now: park. Else close: the client closed, took too long, or
+// sent a head that was refused (then answered).
+Connection::Next Connection::read_head() {
   const auto& options = server_.options;
   std::optional<gevent::detail::Clock::time_point> deadline;
   in_.rewind_if_empty();
   // The first request's head is due within header_timeout of the connection's start; a later
   // one's, within header_timeout of its first byte.
-  if (options.header_timeout && first_request_)
-    deadline = opened_ + options.header_timeout.value();
+  if (options.header_timeout && record_->first_request)
+    deadline = record_->since + options.header_timeout.value();
   else if (options.header_timeout && !in_.empty())
     deadline = coarse_now() + options.header_timeout.value();
   bool may_be_complete = !in_.empty();
@@ -95,30 +103,33 @@ bool Connection::read_head() {
       const auto result = http::parse_request(in_.unused(), fields_, request_, options.limits);
       if (result.complete()) {
         prepare_request(result.consumed);
-        return true;
+        return Next::request;
       }
       if (!result.incomplete()) {
         refuse(http::status_code(result.error), http::reason(result.error));
-        return false;
+        return Next::close;
       }
     }
     if (in_.space().empty() && !make_room_for_head()) {
       refuse(431, "request header fields too large");
-      return false;
+      return Next::close;
     }
     flush();  // the answers to pipelined requests go out before waiting for more
     const bool head_started = !in_.empty();
-    MaybeDuration timeout = options.keepalive_timeout;  // between requests
-    if (head_started || first_request_) timeout = deadline ? remaining(*deadline) : MaybeDuration{};
     const std::size_t before = in_.unused().size();
     std::error_code ec;
-    const std::size_t n = receive(timeout, ec);
+    // Between requests the connection is parked rather than waited on (its timeouts then
+    // are Connections'); a head that came in part is waited for here.
+    const std::size_t n = head_started
+                              ? receive(deadline ? remaining(*deadline) : MaybeDuration{}, ec)
+                              : receive_now(ec);
+    if (ec == std::errc::operation_would_block) return Next::park;
     if (ec == std::errc::timed_out) {
-      if (head_started) refuse(408, "the request head took too long");
-      return false;
+      refuse(408, "the request head took too long");
+      return Next::close;
     }
     if (ec) throw ClientGone();
-    if (n == 0) return false;  // the client closed between requests (or mid-head)
+    if (n == 0) return Next::close;  // the client closed between requests (or mid-head)
     if (!deadline && options.header_timeout)
       deadline = coarse_now() + options.header_timeout.value();
     // Parsing starts over from the head's first byte: only a new line can end the head.
@@ -129,7 +140,14 @@ bool Connection::read_head() {
 
 std::size_t Connection::receive(MaybeDuration timeout, std::error_code& ec) {
   Watchdog::Scope limit(watchdog_, timeout);
-  const std::size_t n = sock_.recv(in_.space(), ec);
+  const std::size_t n = sock_->recv(in_.space(), ec);
+  in_.commit(n);
+  return n;
+}
+
+std::size_t Connection::receive_now(std::error_code& ec) {
+  const std::size_t n =
+      gevent::detail::recv_now(gevent::detail::SocketAccess::of(*sock_), in_.space(), ec);
   in_.commit(n);
   return n;
 }
@@ -162,7 +180,7 @@ void Connection::prepare_request(std::size_t head_size) {
                                                   std::strlen(" HTTP/1.1") - line)};
   in_.consume(head_size);
   in_.pin(in_.begin_offset());
-  first_request_ = false;
+  record_->first_request = false;
   head_request_ = request_.method == "HEAD";
   if (server_.options.log) started_ = std::chrono::steady_clock::now();
   decode_path();
@@ -188,7 +206,8 @@ void Connection::serve_request() {
   } catch (const ClientGone&) {
     throw;
   } catch (const GreenletExit&) {
-    server_.log_error("request \"" + std::string(request_line_) + "\" from " + remote_addr_ +
+    server_.log_error("request \"" + std::string(request_line_) + "\" from " +
+                      std::string(remote_addr()) +
                       " cut off unanswered: the server stopped (stop_timeout) or killed it");
     throw;
   } catch (const std::exception&) {
@@ -212,7 +231,7 @@ void Connection::fail_request(std::exception_ptr error) {
   }
   if (status == 500)
     server_.log_error("application error for \"" + std::string(request_line_) + "\" from " +
-                      remote_addr_ + ": " + what);
+                      std::string(remote_addr()) + ": " + what);
   close_after_ = true;
   if (headers_sent_) {  // nothing of this response can be mended: the client sees it cut
     flush();
@@ -259,14 +278,14 @@ void Connection::refuse(int status, std::string_view reason) {
 void Connection::close_gracefully() {
   if (in_.empty() && body_left_ == 0) return;
   std::error_code ec;
-  sock_.shutdown(SHUT_WR, ec);
+  sock_->shutdown(SHUT_WR, ec);
   if (ec) return;
   const auto deadline = coarse_now() + kLinger;
   char scratch[16 * 1024];
   std::size_t total = 0;
   while (total < kLingerBytes) {
     Watchdog::Scope limit(watchdog_, remaining(deadline));
-    const std::size_t n = sock_.recv(scratch, ec);
+    const std::size_t n = sock_->recv(scratch, ec);
     if (ec || n == 0) return;
     total += n;
   }

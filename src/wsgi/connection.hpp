@@ -1,5 +1,6 @@
-// One HTTP/1.1 connection of a WSGIServer, served in its greenlet: read a request head,
-// run the application, send its response, again while the connection is kept alive.
+// The HTTP/1.1 side of a WSGIServer's worker greenlet: given a connection (a ConnectionRecord,
+// connections.hpp), read a request head, run the application, send its response, again
+// until the connection would block between requests (then it is parked) or ends.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "gevent/pywsgi/server.hpp"
 #include "gevent/socket.hpp"
 #include "wsgi/access_log.hpp"
+#include "wsgi/connections.hpp"
 #include "wsgi/output_buffer.hpp"
 #include "wsgi/read_buffer.hpp"
 
@@ -35,6 +37,7 @@ struct ServerContext {
   bool https;
   std::function<void(std::string_view)> log_error;
   std::unique_ptr<AccessLog> access_log;
+  bool stopping = false;  // the server stops: connections close after the request in progress
 };
 
 // Thrown when the client reset the connection or stopped reading: the connection just ends.
@@ -45,15 +48,24 @@ inline constexpr std::uint64_t kUnknownLength = UINT64_MAX;
 
 class Connection final : public Write {
  public:
-  Connection(gevent::socket& sock, const address& peer, const ServerContext& server);
-  void serve();
+  explicit Connection(const ServerContext& server);
+  // Serves the record's requests until it would block between two (true: park it) or is
+  // to be closed (false; its last answers are sent, and it lingers if the client is still
+  // sending). A kill passes through; the record is then to be closed.
+  bool serve(ConnectionRecord& record);
 
   // For Environ and Input.
   const http::Request& request() const { return request_; }
   const ServerContext& server() const { return server_; }
   std::string_view path_info() const { return path_info_; }
-  std::string_view remote_addr() const { return remote_addr_; }
-  std::string_view remote_port() const { return remote_port_; }
+  std::string_view remote_addr() {
+    learn_remote();
+    return remote_addr_;
+  }
+  std::string_view remote_port() {
+    learn_remote();
+    return remote_port_;
+  }
   std::string_view content_length_text() const { return content_length_text_; }
   // The value of the HTTP_<cgi_name> key: the headers of that name, joined with ",".
   std::optional<std::string_view> cgi_header(std::string_view cgi_name);
@@ -71,9 +83,14 @@ class Connection final : public Write {
   enum class Framing : std::uint8_t { none, length, chunked, close };
   class Starter;
 
+  enum class Next : std::uint8_t { request, park, close };
+
   // connection.cpp: the request loop.
-  bool read_head();
+  void attach(ConnectionRecord& record);
+  void learn_remote();
+  Next read_head();
   std::size_t receive(MaybeDuration timeout, std::error_code& ec);
+  std::size_t receive_now(std::error_code& ec);
   bool make_room_for_head();
   void prepare_request(std::size_t head_size);
   void serve_request();
@@ -120,14 +137,13 @@ class Connection final : public Write {
 
   // Served 1000 connections at a time, a request finds little of its connection in the
   // cache: what every request touches is kept together here, the rest after it.
-  gevent::socket& sock_;
+  gevent::socket* sock_ = nullptr;
   const ServerContext& server_;
   ReadBuffer in_;
   OutputBuffer out_;   // answers not yet sent: pipelined ones go out together
   OutputBuffer head_;  // status line and the application's headers
-  Watchdog watchdog_;
-  gevent::detail::Clock::time_point opened_;  // the first head is due header_timeout after it
-  bool first_request_ = true;
+  Watchdog watchdog_{-1};
+  ConnectionRecord* record_ = nullptr;
 
   // The current request.
   bool head_request_ = false;  // HEAD: the response carries no body
@@ -153,7 +169,7 @@ class Connection final : public Write {
   std::uint64_t body_sent_ = 0;
 
   // Used by some requests only.
-  const address& peer_;
+  bool remote_known_ = false;
   std::string remote_addr_;
   std::string remote_port_;
   std::string path_info_storage_;

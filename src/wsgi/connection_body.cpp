@@ -42,7 +42,7 @@ std::size_t Connection::read_body(std::span<char> buf) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), body_left_));
     std::error_code ec;
     Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
-    const std::size_t n = sock_.recv(buf.first(want), ec);
+    const std::size_t n = sock_->recv(buf.first(want), ec);
     if (ec || n == 0) throw_body_read_failed(ec);
     body_left_ -= n;
     return n;

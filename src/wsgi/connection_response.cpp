@@ -223,7 +223,7 @@ std::size_t Connection::sendfile_in_pieces(const Body::File& file, std::error_co
     const std::size_t piece = std::min(kSendfilePiece, file.count - sent);
     Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
     const std::size_t n =
-        sock_.sendfile(file.fd, file.offset + static_cast<off_t>(sent), piece, ec);
+        sock_->sendfile(file.fd, file.offset + static_cast<off_t>(sent), piece, ec);
     sent += n;
     if (ec || n < piece) break;
   }
@@ -323,7 +323,7 @@ void Connection::send_now(std::string_view data) {
   std::error_code ec;
   while (!data.empty()) {
     Watchdog::Scope limit(watchdog_, server_.options.io_timeout);
-    const std::size_t n = sock_.send(data, 0, ec);
+    const std::size_t n = sock_->send(data, 0, ec);
     if (ec || n == 0) throw ClientGone();
     data.remove_prefix(n);
   }
@@ -337,7 +337,8 @@ void Connection::log_access() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   OutputBuffer& line = log.next_line();
-  line += remote_addr_.empty() ? "-" : remote_addr_;
+  const std::string_view client = remote_addr();
+  line += client.empty() ? "-" : client;
   line += " - - [";
   line += local_time_text();
   line += "] \"";

@@ -110,8 +110,8 @@ std::optional<std::string_view> Environ::get(std::string_view key) const {
   }
   if (key == "SERVER_PROTOCOL")
     return request.version == http::Version::http11 ? "HTTP/1.1" : "HTTP/1.0";
-  if (key == "REMOTE_ADDR") return c.remote_addr();
-  if (key == "REMOTE_PORT") return c.remote_port();
+  if (key == "REMOTE_ADDR") return connection_.remote_addr();
+  if (key == "REMOTE_PORT") return connection_.remote_port();
   if (key == "SERVER_NAME") return c.server().server_name;
   if (key == "SERVER_PORT") return c.server().server_port;
   if (key == "REQUEST_URI") return request.target;

@@ -39,6 +39,9 @@ class ReadBuffer {
     end_ = pin_ + size;
   }
 
+  // Drops every byte (a new connection).
+  void clear() { begin_ = end_ = pin_ = 0; }
+
   // Between requests only (no view into the buffer is alive): when every byte is used, the
   // next ones go to the start again, a cache line still warm, not the next one along.
   void rewind_if_empty() {

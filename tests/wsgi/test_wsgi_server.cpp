@@ -19,6 +19,7 @@
 #include "support/harness.hpp"
 #include "support/tls_certs.hpp"
 #include "wsgi/http_client.hpp"
+#include "wsgi/wsgi_test.hpp"
 
 using namespace std::chrono_literals;
 using gevent::pywsgi::Body;
@@ -26,41 +27,13 @@ using gevent::pywsgi::Environ;
 using gevent::pywsgi::Headers;
 using gevent::pywsgi::StartResponse;
 using gevent::pywsgi::WSGIServer;
+using gevent::testing::hello;
 using gevent::testing::HttpClient;
 using gevent::testing::HttpResponse;
+using gevent::testing::kGet;
+using gevent::testing::WsgiTest;
 
 namespace {
-
-class WsgiTest : public gevent::testing::HubTest {
- protected:
-  WsgiTest() {
-    options_.log = &access_log_;
-    options_.error_log = &error_log_;
-  }
-  WSGIServer& serve(gevent::pywsgi::Application app) {
-    server_ = std::make_unique<WSGIServer>("127.0.0.1:0", std::move(app), gevent::server::Spawn{},
-                                           options_);
-    server_->start();
-    return *server_;
-  }
-  HttpClient client() { return HttpClient(server_->server_address()); }
-  void TearDown() override {
-    server_.reset();
-    HubTest::TearDown();
-  }
-
-  gevent::pywsgi::WSGIServerOptions options_;
-  std::ostringstream access_log_;
-  std::ostringstream error_log_;
-  std::unique_ptr<WSGIServer> server_;
-};
-
-Body hello(Environ&, StartResponse& start_response) {
-  start_response("200 OK", {{"Content-Type", "text/plain"}});
-  return "Hello, World!";
-}
-
-const char* const kGet = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
 TEST_F(WsgiTest, EnvironHasTheCgiKeysAndTheHeaders) {
   std::map<std::string, std::string> seen;

@@ -1,8 +1,16 @@
-// gevent.pywsgi.WSGIServer: an HTTP/1.1 server that runs a WSGI-shaped application, one
-// greenlet per connection.
+// gevent.pywsgi.WSGIServer: an HTTP/1.1 server that runs a WSGI-shaped application.
 //
 //   gevent::pywsgi::WSGIServer server{"127.0.0.1:8000", app};
 //   server.serve_forever();
+//
+// Greenlets serve requests, not connections. A connection waiting for its next request holds
+// no greenlet, stack or buffer (a few hundred bytes: nginx's model); its next bytes hand it to
+// a worker greenlet of the server's group (`spawn`: a Pool bounds the requests in progress),
+// which serves it until it would wait again. In gevent a connection keeps its greenlet, so
+// two things differ (docs/gevent-mapping.md): getcurrent() in the application is the worker,
+// which serves the requests a connection sends in one go and then, if nothing kept or
+// watched it, the next connection's; and greenlet-locals last as long as that worker, which
+// ends before it serves another client if the requests made a local (or kept a handle to it).
 //
 // Each connection is served by gevent::pywsgi's own handler: keep-alive, pipelining (the
 // answers to the requests of one read go out in one send), chunked request and response
@@ -33,7 +41,8 @@ namespace gevent::pywsgi {
 
 namespace detail {
 struct ServerContext;
-}
+class Connections;
+}  // namespace detail
 
 struct WSGIServerOptions : server::ServerOptions {
   // The access log, a line per request in gevent's format:
@@ -61,6 +70,11 @@ struct WSGIServerOptions : server::ServerOptions {
   http::Limits limits;
   // Keys every request's environ starts with (gevent's `environ` argument).
   std::vector<std::pair<std::string, std::string>> environ;
+  // The most connections open at once, in the middle of a request or idle between two. Past
+  // it, the connection idle longest is closed to make room (a kept-alive one, else one that
+  // has not sent a byte yet: the first a silent client opened); when none is idle, accepting
+  // waits until a connection ends. None: no bound (gevent's behaviour).
+  std::optional<std::size_t> max_connections;
   // SERVER_SOFTWARE and the Server header.
   std::string server_software = "gevent-cpp/0.1";
   WSGIServerOptions();
@@ -75,12 +89,18 @@ class WSGIServer : public server::StreamServer {
   const Application& application() const { return application_; }
   const WSGIServerOptions& wsgi_options() const { return wsgi_options_; }
 
+ protected:
+  void accepted(gevent::socket&& connection, const address& peer) override;
+  void on_stop() override;
+
  private:
-  void handle(gevent::socket& connection, const address& peer);
+  detail::Connections& connections();
 
   Application application_;
   WSGIServerOptions wsgi_options_;
-  std::unique_ptr<detail::ServerContext> context_;  // made once the address is known
+  // Made at the first connection, once the address is known.
+  std::unique_ptr<detail::ServerContext> context_;
+  std::unique_ptr<detail::Connections> connections_;
 };
 
 }  // namespace gevent::pywsgi
