@@ -10,7 +10,10 @@ descriptor limit above N (ulimit -n 20000 before starting it); this script raise
 
     ulimit -n 20000; build/bin/wsgi_hello --port 8000 --no-access-log &
     python3 bench/burst_memory.py $! 8000 9000
+
+bench/idle_memory.py imports rss_kb, raise_fd_limit and ask from here.
 """
+import re
 import resource
 import selectors
 import socket
@@ -26,30 +29,78 @@ def rss_kb(pid):
     raise RuntimeError("no VmRSS")
 
 
+def raise_fd_limit():
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def complete(answer):
+    """Whether answer holds a whole response: a head, and a body as long as its Content-Length
+    (the servers benchmarked all send one)."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return bool(sep and length and len(body) >= int(length.group(1)))
+
+
+def ask(port, path, expect, socks=(), n=0, limit=100, tick=None, timeout=60):
+    """Sends `GET path` on each of socks at once, and on n new connections to 127.0.0.1:PORT
+    opened as earlier ones are answered (at most limit unanswered: an accept queue that
+    overflows costs a 1 s SYN retransmission), and reads every answer, which must be a 200
+    holding expect. Calls tick(answers so far) after each wait. Returns (the sockets, left
+    open, and how many answers were missing or wrong)."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    sel = selectors.DefaultSelector()
+    got = {}  # socket -> answer so far, None while connecting
+    opened = list(socks)
+    for s in opened:
+        s.send(request)
+        sel.register(s, selectors.EVENT_READ)
+        got[s] = b""
+    wanted, good, answers = len(opened) + n, 0, 0
+    deadline = time.monotonic() + timeout
+    while (n or got) and time.monotonic() < deadline:
+        while n and len(got) < limit:
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            sel.register(s, selectors.EVENT_WRITE)
+            got[s] = None
+            opened.append(s)
+            n -= 1
+        for key, _ in sel.select(0.02):
+            s = key.fileobj
+            if got[s] is None:  # connected, or failed to
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    sel.unregister(s)
+                    del got[s]
+                else:
+                    s.send(request)
+                    sel.modify(s, selectors.EVENT_READ)
+                    got[s] = b""
+                continue
+            try:
+                data = s.recv(65536)
+            except ConnectionError:
+                data = b""
+            answer = got[s] + data
+            if data and not complete(answer):
+                got[s] = answer
+                continue
+            sel.unregister(s)
+            del got[s]
+            answers += 1
+            good += answer.startswith(b"HTTP/1.1 200 ") and complete(answer) and expect in answer
+        if tick:
+            tick(answers)
+    sel.close()
+    return opened, wanted - good
+
+
 def main():
     pid, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+    raise_fd_limit()
     before = rss_kb(pid)
-    sel = selectors.DefaultSelector()
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.connect(("127.0.0.1", port))
-        s.sendall(b"GET / HTTP/1.1\r\nHost: b\r\n\r\n")
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, b"")
-        socks.append(s)
-    pending = n
-    got = {}
-    deadline = time.time() + 60
-    while pending and time.time() < deadline:
-        for key, _ in sel.select(1):
-            data = key.fileobj.recv(4096)
-            buf = got.get(key.fileobj, b"") + data
-            got[key.fileobj] = buf
-            if b"Hello, World!" in buf or not data:
-                sel.unregister(key.fileobj)
-                pending -= 1
+    socks, unanswered = ask(port, "/", b"Hello, World!", n=n)
     time.sleep(1)
     idle = rss_kb(pid)
     for s in socks:
@@ -58,7 +109,8 @@ def main():
     after = rss_kb(pid)
     print(f"{n} connections: RSS before {before} KB, idle {idle} KB "
           f"({(idle - before) / n:.2f} KB per connection), 3 s after they left {after} KB "
-          f"({after - before:+d} KB against before); {pending} unanswered")
+          f"({after - before:+d} KB against before); {unanswered} unanswered")
 
 
-main()
+if __name__ == "__main__":
+    main()

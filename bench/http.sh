@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# HTTP hello world: gevent-cpp's wsgi_hello beside nginx and Python gevent's pywsgi, in
-# alternating rounds, under the same load generator (wrk, one thread).
+# HTTP hello world: gevent-cpp's wsgi_hello beside nginx, an epoll "floor" server and Python
+# gevent's pywsgi, in alternating rounds, under the same load generator (wrk, one thread).
 #
 #   bash bench/http.sh          (needs build/bin/wsgi_hello: make release)
+#
+# The floor, bench/peers/floor_server.c (built here with gcc -O2 into build/bench-peers when
+# missing or older than its source), is about the least a single-threaded keep-alive server
+# can do on this kernel: edge-triggered epoll, one read and one write of canned answers per
+# batch of requests, no parsing beyond finding each head's end. It is not a conforming HTTP
+# server; it shows how much of a server's CPU per request is the kernel's and the syscalls'.
 #
 # Each server runs pinned to CPU 1 (nginx: one worker), wrk -t1 to CPU 0. Workloads:
 # keep-alive over 100 and over 1000 connections, and HTTP/1.1 pipelining 16 deep over 100
@@ -10,28 +16,32 @@
 # Printed per workload: the medians of requests/s, of requests per second of server CPU time
 # (utime+stime of the server's whole process tree, from /proc: wrk shares the machine, so
 # this is the fairer figure), of the server's and wrk's CPU use, the errors wrk saw, and the
-# ratios gevent-cpp / nginx and gevent-cpp / pywsgi, then each round's ratios (runs of the
-# same round, close in time) and their median, which the neighbours' drifting load sways less.
+# ratios gevent-cpp / nginx, gevent-cpp / floor and gevent-cpp / pywsgi, then each round's
+# ratios (runs of the same round, close in time) and their median, which the neighbours'
+# drifting load sways less.
 #
-# Environment: ROUNDS (7), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx pywsgi"),
+# Environment: ROUNDS (7), SECONDS_PER_ROUND (3), SERVERS ("gevent-cpp nginx floor pywsgi"),
 # WORKLOADS ("keepalive100 keepalive1000 pipeline16"), GEVENT_BIN (build/bin/wsgi_hello),
 # SERVER_CPU (1), LOAD_CPU (0). BASELINE_BIN, another build's wsgi_hello (say the commit
 # before a change), takes part as the server "baseline" when SERVERS names it, with the
-# ratios gevent-cpp / baseline. Missing wrk, nginx or python3-gevent is installed with
-# apt-get when run as root.
+# ratios gevent-cpp / baseline. Missing wrk, nginx, python3-gevent or gcc (for the floor) is
+# installed with apt-get when run as root.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$root/bench/http
 gevent_bin=${GEVENT_BIN:-$root/build/bin/wsgi_hello}
 baseline_bin=${BASELINE_BIN:-}
+floor_src=$root/bench/peers/floor_server.c
+floor_bin=$root/build/bench-peers/floor_server
 rounds=${ROUNDS:-7}
 seconds=${SECONDS_PER_ROUND:-3}
 server_cpu=${SERVER_CPU:-1}
 load_cpu=${LOAD_CPU:-0}
-read -r -a servers <<< "${SERVERS:-gevent-cpp nginx pywsgi}"
+read -r -a servers <<< "${SERVERS:-gevent-cpp nginx floor pywsgi}"
 read -r -a workloads <<< "${WORKLOADS:-keepalive100 keepalive1000 pipeline16}"
-hello="Hello, World!"
+# shellcheck source=bench/http/servers.sh
+source "$here/servers.sh"
 
 # Workload name -> "connections pipeline_depth label".
 workload_spec() {
@@ -48,57 +58,32 @@ takes_part() {  # server, workload
   [ "$1" != pywsgi ] || [ "$2" != keepalive1000 ]
 }
 
-wants() {  # server
-  local s
-  for s in "${servers[@]}"; do [ "$s" = "$1" ] && return 0; done
-  return 1
-}
-
 # ---- tools ----------------------------------------------------------------------------
 
-find_nginx() {
-  command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; }
-}
-
-# A python3 earlier on PATH (pyenv, venv) may lack gevent while the system one has it.
-python_with_gevent() {
-  local py
-  for py in "${PYTHON:-python3}" /usr/bin/python3; do
-    if command -v "$py" > /dev/null && "$py" -c 'import gevent' 2> /dev/null; then
-      echo "$py"
-      return 0
-    fi
-  done
-  return 1
-}
-
-missing_packages() {
-  command -v wrk > /dev/null || echo wrk
-  if wants nginx && ! find_nginx > /dev/null; then echo nginx-light; fi
-  if wants pywsgi && ! python_with_gevent > /dev/null; then echo python3-gevent; fi
+missing_gcc() {
+  if wants floor && ! command -v gcc > /dev/null; then echo gcc; fi
 }
 
 install_missing() {
-  local missing
-  missing=$(missing_packages | tr '\n' ' ')
-  [ -n "${missing// /}" ] || return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing: $missing- install them (sudo apt-get install -y $missing) or choose SERVERS" >&2
-    exit 1
+  # shellcheck disable=SC2046  # one word per package
+  install_packages $(command -v wrk > /dev/null || echo wrk; missing_server_packages; missing_gcc)
+}
+
+# (Re)builds the floor server when its binary is missing or older than its source.
+build_floor() {
+  if [ ! -x "$floor_bin" ] || [ "$floor_src" -nt "$floor_bin" ]; then
+    mkdir -p "$(dirname "$floor_bin")"
+    gcc -O2 -Wall -o "$floor_bin" "$floor_src"
   fi
-  echo "installing $missing..." >&2
-  timeout 600 apt-get update -qq
-  # shellcheck disable=SC2086  # one word per package
-  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq $missing > /dev/null
 }
 
 check_setup() {
   local s w
   for s in "${servers[@]}"; do
     case $s in
-      gevent-cpp | nginx | pywsgi) ;;
+      gevent-cpp | nginx | floor | pywsgi) ;;
       baseline) [ -x "$baseline_bin" ] || { echo "baseline: BASELINE_BIN is not a program" >&2; exit 1; } ;;
-      *) echo "unknown server '$s' (gevent-cpp, baseline, nginx, pywsgi)" >&2; exit 1 ;;
+      *) echo "unknown server '$s' (gevent-cpp, baseline, nginx, floor, pywsgi)" >&2; exit 1 ;;
     esac
   done
   for w in "${workloads[@]}"; do workload_spec "$w" > /dev/null; done
@@ -107,6 +92,7 @@ check_setup() {
     exit 1
   fi
   install_missing
+  if wants floor; then build_floor; fi
   nginx_bin=$(find_nginx || true)
   python=$(python_with_gevent || true)
   # wrk and every server need an fd per connection (1000) plus their own.
@@ -120,21 +106,7 @@ check_setup() {
 # ---- processes ------------------------------------------------------------------------
 
 work=""
-server_pid=""
 wrk_pid=""
-
-alive() {  # pid: exists and is not a zombie
-  local stat
-  stat=$(cat "/proc/$1/stat" 2> /dev/null) || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ]
-}
-
-process_tree() {  # pid: it and all its descendants
-  local child
-  echo "$1"
-  for child in $(pgrep -P "$1" || true); do process_tree "$child"; done
-}
 
 # utime + stime in clock ticks of a pid and its descendants (all threads of each).
 tree_cpu_ticks() {
@@ -147,22 +119,6 @@ tree_cpu_ticks() {
   echo "$total"
 }
 
-# SIGTERM to a process, then SIGKILL to whatever of its tree is left after 3 s.
-stop_tree() {
-  local pid=$1 tree left
-  [ -n "$pid" ] || return 0
-  tree=$(process_tree "$pid")
-  kill -TERM "$pid" 2> /dev/null || true
-  for _ in $(seq 30); do
-    left=""
-    for p in $tree; do alive "$p" && left+=" $p"; done
-    [ -n "$left" ] || break
-    sleep 0.1
-  done
-  for p in $left; do kill -KILL "$p" 2> /dev/null || true; done
-  wait "$pid" 2> /dev/null || true
-}
-
 cleanup() {
   stop_tree "$wrk_pid"
   stop_tree "$server_pid"
@@ -173,54 +129,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Polls GET / until it answers the hello body; fails after 10 s or when the server exits.
-wait_until_answers() {  # port
-  local deadline=$((SECONDS + 10)) body
-  while ((SECONDS < deadline)); do
-    alive "$server_pid" || return 1
-    body=$(curl -s --max-time 1 "http://127.0.0.1:$1/" 2> /dev/null || true)
-    [ "$body" = "$hello" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-start_server() {  # kind, port
-  local kind=$1 port=$2 log=$work/$1.log
-  case $kind in
-    gevent-cpp | baseline)
-      local program=$gevent_bin
-      [ "$kind" = gevent-cpp ] || program=$baseline_bin
-      taskset -c "$server_cpu" "$program" --host 127.0.0.1 --port "$port" --threads 1 \
-        --no-access-log > "$log" 2>&1 &
-      ;;
-    nginx)
-      local dir=$work/nginx
-      rm -rf "$dir" && mkdir -p "$dir" && chmod 755 "$dir"
-      sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" "$here/nginx.conf" > "$dir/nginx.conf"
-      taskset -c "$server_cpu" "$nginx_bin" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
-        > "$log" 2>&1 &
-      ;;
-    pywsgi)
-      taskset -c "$server_cpu" "$python" "$here/pywsgi_hello.py" "$port" > "$log" 2>&1 &
-      ;;
-  esac
-  server_pid=$!
-  if ! wait_until_answers "$port"; then
-    if alive "$server_pid"; then
-      echo "$kind did not answer '$hello' on port $port within 10 s; its output:" >&2
-    else
-      echo "$kind exited before it answered on port $port; its output:" >&2
-    fi
-    tail -n 20 "$log" "$work/nginx/error.log" 2> /dev/null >&2 || true
-    exit 1
-  fi
-}
 
 # Runs wrk in the background (so a signal to this script interrupts the wait) and leaves
 # its report, then the CPU time it used ("times"), in $work/wrk.out.
@@ -302,8 +210,8 @@ for line in open(path):
         server_cpu=100 * float(cpu) / seconds, wrk_cpu=100 * float(wrk_cpu) / seconds,
         sock=int(sock), non2xx=int(non2xx), failed=int(failed)))
 
-cols = [s for s in ("gevent-cpp", "baseline", "nginx", "pywsgi") if s in servers]
-ratios = [o for o in ("baseline", "nginx", "pywsgi") if "gevent-cpp" in cols and o in cols]
+cols = [s for s in ("gevent-cpp", "baseline", "nginx", "floor", "pywsgi") if s in servers]
+ratios = [o for o in ("baseline", "nginx", "floor", "pywsgi") if "gevent-cpp" in cols and o in cols]
 
 def median(w, s, key):
     rows = runs.get((w, s))

@@ -2,19 +2,30 @@
 
     python3 pywsgi_hello.py PORT
 
-Listens on 127.0.0.1:PORT until SIGTERM or SIGINT.
+Listens on 127.0.0.1:PORT until SIGTERM or SIGINT. GET /sleep?ms=M sleeps M ms (this
+greenlet only), then answers "slept", as wsgi_hello's does; any other request is answered
+"Hello, World!".
 """
 import signal
 import socket
 import sys
+from urllib.parse import parse_qs
 
+import gevent
 from gevent import pywsgi
 
 BODY = b"Hello, World!"
 HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
+SLEPT = b"slept"
+SLEPT_HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(SLEPT)))]
 
 
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/sleep":
+        ms = int(parse_qs(environ["QUERY_STRING"]).get("ms", ["0"])[0])
+        gevent.sleep(ms / 1000)
+        start_response("200 OK", SLEPT_HEADERS)
+        return [SLEPT]
     start_response("200 OK", HEADERS)
     return [BODY]
 
