@@ -65,13 +65,16 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
+// Per thread: past it, accepting waits until a connection ends (the kernel's backlog holds
+// the next ones), rather than the server running out of descriptors.
+constexpr std::size_t kMaxConnections = 10000;
+
 std::unique_ptr<gevent::server::BaseServer> make_server(const Options& options) {
   gevent::server::ServerOptions server_options;
   server_options.reuse_port = options.threads > 1;
   server_options.backlog = 4096;
   return std::make_unique<gevent::server::StreamServer>(
-      options.host + ":" + std::to_string(options.port), echo, gevent::server::Spawn{},
-      server_options);
+      options.host + ":" + std::to_string(options.port), echo, kMaxConnections, server_options);
 }
 
 }  // namespace

@@ -32,6 +32,10 @@
 
 namespace gevent::server {
 
+namespace detail {
+class Lobby;
+}
+
 // Where a server listens: an address (text or gevent::address) or a listening socket.
 class Listener {
  public:
@@ -79,6 +83,11 @@ struct ServerOptions {
   // closed. The handler then gets the gevent::ssl::SSLSocket as its gevent::socket&.
   std::optional<ssl::SSLContext> ssl_context;
   MaybeDuration handshake_timeout = std::chrono::seconds(10);
+  // A TLS connection gets its greenlet (and its slot of the Pool) once it has sent a byte:
+  // until then it waits without one, so silent connections cannot fill the Pool and lock
+  // real clients out. At most this many wait (the oldest is closed to make room), each at
+  // most handshake_timeout (then the handshake has handshake_timeout again).
+  std::size_t max_silent_connections = 1024;
   // Where errors of the server and its handlers are reported; nullptr: nowhere.
   std::ostream* error_log;
   ServerOptions();
@@ -159,12 +168,15 @@ class StreamServer : public BaseServer {
   // What the accept loop does with each connection: spawns the handler (after the TLS
   // handshake, if any) in the server's group, which may wait for a free slot.
   virtual void accepted(gevent::socket&& connection, const address& peer);
+  void on_stop() override;
 
  private:
   void handle_connection(gevent::socket& connection, const address& peer);
   void back_off(std::error_code ec);
+  detail::Lobby& lobby();
 
   Handler handle_;
+  std::unique_ptr<detail::Lobby> lobby_;  // TLS connections before their first byte
   std::size_t accept_errors_ = 0;
   Duration backoff_ = Duration::zero();
 };

@@ -69,4 +69,14 @@ bool wait_ready(Linkable& object, MaybeDuration timeout) {
   return object.ready();
 }
 
+void Doorbell::wait() {
+  Waiter waiter;
+  waiting_ = &waiter;
+  struct Done {
+    Waiter*& waiting;
+    ~Done() { waiting = nullptr; }
+  } done{waiting_};
+  waiter.wait();
+}
+
 }  // namespace gevent::detail

@@ -1,6 +1,7 @@
 #include <cerrno>
 
 #include "gevent/server.hpp"
+#include "server/lobby.hpp"
 
 namespace gevent::server {
 namespace {
@@ -33,6 +34,8 @@ StreamServer::StreamServer(Listener listener, Handler handle, Spawn spawn, Serve
     : BaseServer(std::move(listener), std::move(spawn), options, SOCK_STREAM),
       handle_(std::move(handle)) {
   if (!handle_) throw std::invalid_argument("gevent: StreamServer needs a handler");
+  if (this->options().max_silent_connections == 0)
+    throw std::invalid_argument("gevent: max_silent_connections must be at least 1");
 }
 
 StreamServer::~StreamServer() { stop_while_destroyed(); }
@@ -57,9 +60,27 @@ void StreamServer::serve_loop() {
 }
 
 void StreamServer::accepted(gevent::socket&& connection, const address& peer) {
+  if (options().ssl_context) return lobby().enter(std::move(connection), peer);
   group().spawn([this, conn = std::move(connection), peer = peer]() mutable {
     handle_connection(conn, peer);
   });
+}
+
+detail::Lobby& StreamServer::lobby() {
+  if (!lobby_)
+    lobby_ = std::make_unique<detail::Lobby>(
+        group(), options().max_silent_connections, options().handshake_timeout,
+        [this](gevent::socket& connection, const address& peer) {
+          handle_connection(connection, peer);
+        },
+        [this](const address& peer, const char* why) {
+          if (why) log_error("TLS handshake with " + peer.to_string() + " failed: " + why);
+        });
+  return *lobby_;
+}
+
+void StreamServer::on_stop() {
+  if (lobby_) lobby_->close();
 }
 
 // Out of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending connection stays in the

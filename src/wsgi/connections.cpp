@@ -119,7 +119,7 @@ void Connections::on_readable(FdWait& wait) {
 void Connections::enqueue(ConnectionRecord& record) {
   record.where = ConnectionRecord::Where::ready;
   ready_.push_back(record);
-  if (!wake_first(idle_) && dispatcher_waiting_) dispatcher_waiting_->wake();
+  if (!wake_first(idle_)) doorbell_.ring();
 }
 
 void Connections::leave_queue(ConnectionRecord& record) {
@@ -204,13 +204,7 @@ void Connections::dispatch() {
         gevent::sleep(kRetryWorker);
       }
     }
-    gevent::detail::Waiter waiter;
-    dispatcher_waiting_ = &waiter;
-    struct Done {
-      gevent::detail::Waiter*& waiting;
-      ~Done() { waiting = nullptr; }
-    } done{dispatcher_waiting_};
-    waiter.wait();
+    doorbell_.wait();
   }
 }
 

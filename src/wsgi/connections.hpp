@@ -113,8 +113,8 @@ class Connections {
   RecordQueue ready_;  // readable, waiting for a worker
   WaitingList idle_;   // idle workers, the last one idle first
   std::size_t idle_count_ = 0;
-  WaitingList room_waiters_;  // greenlets waiting for room under max_connections
-  gevent::detail::Waiter* dispatcher_waiting_ = nullptr;
+  WaitingList room_waiters_;           // greenlets waiting for room under max_connections
+  gevent::detail::Doorbell doorbell_;  // the dispatcher's
   Greenlet<void> dispatcher_;
   struct Sweeper : gevent::detail::TimerNode {
     Connections* owner;

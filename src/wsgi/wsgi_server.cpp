@@ -40,6 +40,7 @@ void WSGIServer::accepted(gevent::socket&& connection, const address& peer) {
 }
 
 void WSGIServer::on_stop() {
+  StreamServer::on_stop();
   if (!connections_) return;
   context_->stopping = true;
   connections_->stop();

@@ -281,6 +281,53 @@ TEST_F(ServerTest, ServesTlsAndSurvivesAFailedHandshake) {
   EXPECT_NE(log.str().find("TLS handshake with 127.0.0.1"), std::string::npos) << log.str();
 }
 
+// Silent TCP connections wait for their first byte without taking a slot of the Pool, so a
+// real TLS client gets through at once; past max_silent_connections the oldest are closed.
+TEST_F(ServerTest, SilentConnectionsDoNotLockTlsClientsOut) {
+  const auto& certs = gevent::testing::tls_certs();
+  std::ostringstream log;
+  ServerOptions options = quiet(log);
+  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
+  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  options.max_silent_connections = 8;
+  StreamServer server{"127.0.0.1:0", echo, 4, options};
+  server.start();
+  std::vector<gevent::socket> silent;
+  for (int i = 0; i < 12; ++i) silent.push_back(gevent::create_connection(server.server_address()));
+  gevent::sleep(20ms);
+  for (int i = 0; i < 4; ++i) {  // pushed out to make room for the last four
+    silent[i].settimeout(2s);
+    char byte;
+    EXPECT_EQ(silent[i].recv({&byte, 1}), 0u) << i;
+  }
+  gevent::ssl::SSLContext client{gevent::ssl::PROTOCOL_TLS_CLIENT};
+  client.load_verify_locations(certs.ca);
+  const auto start = std::chrono::steady_clock::now();
+  auto tls = client.wrap_socket(gevent::create_connection(server.server_address(), 2s), false,
+                                "localhost");
+  tls.sendall("over TLS");
+  EXPECT_EQ(tls.makefile().read(8), "over TLS");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_NE(log.str().find("failed: too many silent"), std::string::npos) << log.str();
+}
+
+TEST_F(ServerTest, ASilentTlsConnectionIsClosedAfterTheHandshakeTimeout) {
+  const auto& certs = gevent::testing::tls_certs();
+  std::ostringstream log;
+  ServerOptions options = quiet(log);
+  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
+  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  options.handshake_timeout = 150ms;
+  StreamServer server{"127.0.0.1:0", echo, {}, options};
+  server.start();
+  auto silent = gevent::create_connection(server.server_address(), 2s);
+  const auto start = std::chrono::steady_clock::now();
+  char byte;
+  EXPECT_EQ(silent.recv({&byte, 1}), 0u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);
+  EXPECT_NE(log.str().find("failed: silent for handshake_timeout"), std::string::npos) << log.str();
+}
+
 TEST_F(ServerTest, DatagramServerEchoes) {
   DatagramServer* self = nullptr;
   DatagramServer server{"127.0.0.1:0", [&](std::string_view data, const gevent::address& peer) {

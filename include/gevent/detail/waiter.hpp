@@ -71,6 +71,20 @@ class Waiter {
   bool waiting_ = false;
 };
 
+// Where one greenlet sleeps until something has work for it (a server's dispatcher): ring()
+// wakes it if it is waiting, and does nothing otherwise, so the greenlet looks for work before
+// each wait(). Callable from the hub.
+class Doorbell {
+ public:
+  void ring() {
+    if (waiting_) waiting_->wake();
+  }
+  void wait();
+
+ private:
+  Waiter* waiting_ = nullptr;
+};
+
 // A Link that wakes a Waiter.
 class WaiterLink final : public Link {
  public:
