@@ -9,6 +9,9 @@
 //   GEVENTARES_SERVERS  ip[:port],[ipv6]:port,...    DNS servers for ares (else resolv.conf's)
 //   GEVENTARES_TIMEOUT  seconds, e.g. 0.5            ares: wait for one server's answer
 //   GEVENTARES_TRIES    a positive count             ares: tries per server
+//   GEVENT_MONITOR_THREAD_ENABLE  1|true|on|yes      start the monitor thread (monitor.hpp)
+//   GEVENT_MAX_BLOCKING_TIME      seconds, e.g. 0.1  a hub that does not switch for longer
+//                                                    is reported as blocked (default 0.1)
 //
 // config() reads the environment once, on first use; changes made through it apply to hubs
 // (and greenlets) created afterwards. A malformed variable throws std::invalid_argument
@@ -37,6 +40,11 @@ struct Config {
   std::string ares_servers;    // empty: /etc/resolv.conf's
   MaybeDuration ares_timeout;  // unset: c-ares's (resolv.conf's "timeout:", else 5 s)
   int ares_tries = 0;          // 0: c-ares's (resolv.conf's "attempts:", else 4)
+  // Read when a hub is created: with monitor_thread, the hub is watched by the monitor
+  // thread (started with the first such hub), which reports when it has not switched for
+  // longer than max_blocking_time.
+  bool monitor_thread = false;
+  Duration max_blocking_time = std::chrono::milliseconds(100);
 };
 
 Config& config();

@@ -29,7 +29,8 @@ class StackPool;
 }
 namespace detail {
 class Waiter;
-}
+struct HubProbe;
+}  // namespace detail
 
 // What a hub has done since it was made, for dashboards and leak hunts (Hub::counters(),
 // gevent::hub_counters(); gevent::pywsgi::with_counters serves them in Prometheus' format).
@@ -245,6 +246,7 @@ class Hub {
   std::thread::id thread_;
   std::unique_ptr<loop::Loop> loop_;
   std::unique_ptr<context::StackPool> stacks_;
+  std::unique_ptr<detail::HubProbe> probe_;  // with config().monitor_thread: the monitor's view
   std::unique_ptr<loop::TimerWatcher> wakeup_timer_;
   std::unique_ptr<loop::AsyncWatcher> threadsafe_wakeup_;
   std::mutex threadsafe_mutex_;

@@ -50,6 +50,15 @@ MaybeDuration parse_seconds(std::string_view name, std::string_view text) {
   return std::chrono::duration<double>(seconds);
 }
 
+bool parse_flag(std::string_view name, std::string_view text) {
+  for (std::string_view yes : {"1", "true", "on", "yes"})
+    if (text == yes) return true;
+  for (std::string_view no : {"0", "false", "off", "no"})
+    if (text == no) return false;
+  throw std::invalid_argument(std::string(name) + "='" + std::string(text) +
+                              "': expected 1, true, on, yes or 0, false, off, no");
+}
+
 Config from_environment() {
   Config config;
   if (const char* loop = std::getenv("GEVENT_LOOP"); loop && *loop) config.loop = loop;
@@ -66,6 +75,11 @@ Config from_environment() {
     config.threadpool_size = parse_count<std::size_t>("GEVENT_THREADPOOL_SIZE", size, "threads");
   if (const char* size = std::getenv("GEVENT_RESOLVER_THREADS"); size && *size)
     config.resolver_threads = parse_count<std::size_t>("GEVENT_RESOLVER_THREADS", size, "threads");
+  if (const char* on = std::getenv("GEVENT_MONITOR_THREAD_ENABLE"); on && *on)
+    config.monitor_thread = parse_flag("GEVENT_MONITOR_THREAD_ENABLE", on);
+  if (const char* time = std::getenv("GEVENT_MAX_BLOCKING_TIME"); time && *time)
+    config.max_blocking_time = std::chrono::duration_cast<Duration>(
+        parse_seconds("GEVENT_MAX_BLOCKING_TIME", time).value());
   return config;
 }
 

@@ -15,6 +15,7 @@
 #include "gevent/detail/spin.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/exceptions.hpp"
+#include "monitor/probe.hpp"
 
 namespace gevent {
 
@@ -105,6 +106,10 @@ Hub::Hub()
   threadsafe_wakeup_->set_ref(false);  // only pending external work keeps the loop alive
   threadsafe_wakeup_->start();
   detail::install_overflow_handler();
+  if (config().monitor_thread) {
+    probe_ = std::make_unique<detail::HubProbe>();
+    probe_->beat(0, main_.get());
+  }
 }
 
 Hub::~Hub() {
@@ -333,7 +338,13 @@ void Hub::poll_loop() {
   bool can_block = !has_ready() && !idle_signal_->has_links();
   if (can_block && await_threadsafe_callbacks_briefly()) can_block = false;
   if (can_block) trim_memory_after_burst();
+  if (probe_) [[unlikely]]
+    probe_->sleeping.store(can_block, std::memory_order_relaxed);
   loop_->run(can_block ? loop::Loop::RunMode::once : loop::Loop::RunMode::nowait);
+  if (probe_) [[unlikely]] {
+    probe_->sleeping.store(false, std::memory_order_relaxed);
+    probe_->beat(switches_ + iterations_, nullptr);
+  }
   if (ready_.empty() && idle_signal_->has_links()) idle_signal_->fire();
 }
 
@@ -366,7 +377,11 @@ void Hub::switch_into(GreenletBase& greenlet) {
   if (greenlet.state() == State::scheduled && !start_fiber(greenlet)) return;
   current_ = &greenlet;
   ++switches_;
+  if (probe_) [[unlikely]]
+    probe_->beat(switches_ + iterations_, &greenlet);
   context::switch_to(*hub_, greenlet);
+  if (probe_) [[unlikely]]
+    probe_->beat(switches_ + iterations_, nullptr);
   if (greenlet.state() == State::dead) reap(greenlet);
 }
 

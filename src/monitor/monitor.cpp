@@ -1,0 +1,182 @@
+// The monitor thread (include/gevent/monitor.hpp): one per process, started by the first hub
+// made with config().monitor_thread, stopped when the process exits.
+#include "gevent/monitor.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gevent/config.hpp"
+#include "gevent/detail/greenlet_base.hpp"
+#include "monitor/probe.hpp"
+#include "monitor/thread_backtrace.hpp"
+
+namespace gevent {
+namespace detail {
+namespace {
+
+// What the monitor remembers of a hub between two looks.
+struct Watched {
+  HubProbe* probe;
+  std::uint64_t beats = 0;
+  std::chrono::steady_clock::time_point since;  // when `beats` was first seen
+  bool reported = false;                        // this incident is reported
+};
+
+class Monitor {
+ public:
+  static Monitor& instance() {
+    static Monitor monitor;
+    return monitor;
+  }
+
+  void add(HubProbe& probe) {
+    std::lock_guard lock(mutex_);
+    watched_.push_back({&probe, 0, std::chrono::steady_clock::now()});
+    if (!thread_.joinable()) {
+      install_sample_handler();
+      prepare_unwinder();
+      thread_ = std::thread([this] { run(); });
+    }
+  }
+  void remove(HubProbe& probe) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(watched_, [&](const Watched& w) { return w.probe == &probe; });
+  }
+  void set_handler(std::function<void(const BlockingReport&)> handler) {
+    std::lock_guard lock(mutex_);
+    handler_ = std::move(handler);
+  }
+  std::uint64_t reports() const {
+    std::lock_guard lock(mutex_);
+    return reports_;
+  }
+
+ private:
+  Monitor() = default;
+  ~Monitor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void run() {
+    const auto limit =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(gevent::config().max_blocking_time);
+    const auto period = std::max(limit / 4, std::chrono::nanoseconds(std::chrono::milliseconds(1)));
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
+      const auto now = std::chrono::steady_clock::now();
+      std::vector<BlockingReport> found;
+      for (Watched& hub : watched_)
+        if (blocked_anew(hub, now, limit)) found.push_back(describe(*hub.probe, now - hub.since));
+      if (found.empty()) continue;
+      reports_ += found.size();
+      const auto handler = handler_;
+      lock.unlock();  // the handler may call back (blocking_reports, a new handler)
+      for (const BlockingReport& report : found) {
+        if (handler)
+          handler(report);
+        else
+          std::cerr << report.text << std::flush;
+      }
+      lock.lock();
+    }
+  }
+
+  // With mutex_ held, so the probe cannot go away (its hub's destructor waits for the lock).
+  static bool blocked_anew(Watched& hub, std::chrono::steady_clock::time_point now,
+                           std::chrono::nanoseconds limit) {
+    const std::uint64_t beats = hub.probe->beats.load(std::memory_order_relaxed);
+    if (beats != hub.beats || hub.probe->sleeping.load(std::memory_order_relaxed)) {
+      hub.beats = beats;
+      hub.since = now;
+      hub.reported = false;
+      return false;
+    }
+    if (hub.reported || now - hub.since < limit) return false;
+    hub.reported = true;
+    return true;
+  }
+
+  static BlockingReport describe(HubProbe& probe, std::chrono::nanoseconds blocked) {
+    BlockingReport report;
+    report.thread_id = probe.tid;
+    report.blocked_for = blocked;
+    const GreenletBase* running = probe.running.load(std::memory_order_acquire);
+    report.greenlet_id = running ? running->id() : 0;
+    const bool main = running && running->kind() == GreenletBase::Kind::main;
+    std::string where;
+    if (const auto in = read_syscall(probe.tid)) {
+      where = "; its thread is in system call " + std::to_string(in->number);
+      report.backtrace = unwind(in->registers, nullptr);
+      // The thread is stuck in the call: the greenlet it runs cannot end while we look.
+      if (running && running->custom_name()) report.greenlet_name = running->custom_name();
+    } else {
+      // One buffer for every sample, never freed: a handler that answers too late writes
+      // into it, not into freed memory.
+      static ThreadSample* const sample = new ThreadSample;
+      if (sample_thread(probe.thread, probe.tid, *sample, 100)) {
+        report.backtrace = unwind(sample->registers, sample);
+        report.greenlet_name = sample->greenlet_name;
+      } else {
+        where = "; its thread did not answer the sampling signal";
+      }
+    }
+    if (report.greenlet_name.empty() && running)
+      report.greenlet_name =
+          main ? "MainGreenlet" : "Greenlet-" + std::to_string(report.greenlet_id);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", std::chrono::duration<double>(blocked).count());
+    const std::string who = running ? "greenlet " + std::to_string(report.greenlet_id) + " \"" +
+                                          report.greenlet_name + "\""
+                                    : "the hub itself (a loop callback)";
+    report.text = "gevent: the hub of thread " + std::to_string(probe.tid) + " is blocked: " + who +
+                  " has run " + seconds + " s without switching" + where + "\n";
+    std::string indented;
+    for (std::size_t start = 0; start < report.backtrace.size();) {
+      const std::size_t end = report.backtrace.find('\n', start);
+      indented += "  " + report.backtrace.substr(start, end - start + 1);
+      start = end == std::string::npos ? report.backtrace.size() : end + 1;
+    }
+    report.text += indented.empty() ? "  (no backtrace: is libunwind8 installed?)\n" : indented;
+    return report;
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Watched> watched_;
+  std::function<void(const BlockingReport&)> handler_;
+  std::uint64_t reports_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+HubProbe::HubProbe() : tid(static_cast<pid_t>(::syscall(SYS_gettid))), thread(::pthread_self()) {
+  Monitor::instance().add(*this);
+}
+
+HubProbe::~HubProbe() { Monitor::instance().remove(*this); }
+
+}  // namespace detail
+
+void set_blocking_report_handler(std::function<void(const BlockingReport&)> handler) {
+  detail::Monitor::instance().set_handler(std::move(handler));
+}
+
+std::uint64_t blocking_reports() { return detail::Monitor::instance().reports(); }
+
+}  // namespace gevent
