@@ -19,17 +19,8 @@ for tool in bench_core bench_memory; do
   fi
 done
 
-# A python3 earlier on PATH (pyenv, venv) may lack gevent while the system one has it.
-python_with_gevent() {
-  local py
-  for py in "${PYTHON:-python3}" /usr/bin/python3; do
-    if command -v "$py" > /dev/null && "$py" -c 'import gevent' 2> /dev/null; then
-      echo "$py"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=bench/http/servers.sh
+source "$root/bench/http/servers.sh"  # python_with_gevent
 
 if ! py=$(python_with_gevent); then
   if [ "$(id -u)" -ne 0 ]; then

@@ -12,6 +12,9 @@
 //   GEVENT_MONITOR_THREAD_ENABLE  1|true|on|yes      start the monitor thread (monitor.hpp)
 //   GEVENT_MAX_BLOCKING_TIME      seconds, e.g. 0.1  a hub that does not switch for longer
 //                                                    is reported as blocked (default 0.1)
+//   GEVENT_MAX_MEMORY_USAGE       bytes (K/M/G)      with the monitor: report when the
+//                                                    process's RSS goes above, and back below
+//   GEVENT_MONITOR_MEMORY_PERIOD  seconds            how often RSS is looked at (default 5)
 //
 // config() reads the environment once, on first use; changes made through it apply to hubs
 // (and greenlets) created afterwards. A malformed variable throws std::invalid_argument
@@ -19,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "gevent/detail/sanitizers.hpp"
@@ -45,6 +49,9 @@ struct Config {
   // longer than max_blocking_time.
   bool monitor_thread = false;
   Duration max_blocking_time = std::chrono::milliseconds(100);
+  // With the monitor thread: the resident memory (bytes) above which it reports.
+  std::optional<std::size_t> max_memory_usage;
+  Duration memory_monitor_period = std::chrono::seconds(5);
 };
 
 Config& config();

@@ -42,6 +42,10 @@ struct HubCounters {
   std::size_t greenlets_alive = 0;       // started and not ended
   std::size_t ready = 0;                 // greenlets and callbacks queued to run now
   std::size_t timers = 0;                // pending timers (sleeps, Timeouts, waits with one)
+  // With the monitor thread (monitor.hpp): the incidents it reported, and how long they
+  // lasted in all (an incident counts once it has ended).
+  std::uint64_t blocked_incidents = 0;
+  std::chrono::nanoseconds time_blocked{};
 };
 
 class Hub {

@@ -56,6 +56,18 @@ void set_blocking_report_handler(std::function<void(const BlockingReport&)> hand
 // Reports so far, for tests and dashboards.
 std::uint64_t blocking_reports();
 
+// With config().max_memory_usage: the process's resident memory went above it
+// (gevent.events.MemoryUsageThresholdExceeded), or back below after that
+// (MemoryUsageUnderThreshold). Looked at every config().memory_monitor_period.
+struct MemoryReport {
+  bool exceeded = false;  // false: back under the threshold
+  std::size_t rss = 0;    // bytes
+  std::size_t threshold = 0;
+  std::string text;
+};
+// Called on the monitor thread; nullptr: print report.text to stderr (the default).
+void set_memory_report_handler(std::function<void(const MemoryReport&)> handler);
+
 namespace monitor {
 // The signal that samples a thread running user code (see above).
 inline int sample_signal() { return SIGRTMIN + 7; }

@@ -50,6 +50,39 @@ MaybeDuration parse_seconds(std::string_view name, std::string_view text) {
   return std::chrono::duration<double>(seconds);
 }
 
+// Bytes, with an optional K, M or G (powers of 1024).
+std::size_t parse_memory(std::string_view name, std::string_view text) {
+  std::size_t scale = 1;
+  std::string_view digits = text;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K':
+      case 'k':
+        scale = std::size_t{1} << 10;
+        break;
+      case 'M':
+      case 'm':
+        scale = std::size_t{1} << 20;
+        break;
+      case 'G':
+      case 'g':
+        scale = std::size_t{1} << 30;
+        break;
+      default:
+        break;
+    }
+    if (scale != 1) digits.remove_suffix(1);
+  }
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (error != std::errc() || end != digits.data() + digits.size() || value == 0 ||
+      value > SIZE_MAX / scale)
+    throw std::invalid_argument(
+        std::string(name) + "='" + std::string(text) +
+        "': expected a positive number of bytes, optionally with K, M or G");
+  return value * scale;
+}
+
 bool parse_flag(std::string_view name, std::string_view text) {
   for (std::string_view yes : {"1", "true", "on", "yes"})
     if (text == yes) return true;
@@ -77,6 +110,11 @@ Config from_environment() {
     config.resolver_threads = parse_count<std::size_t>("GEVENT_RESOLVER_THREADS", size, "threads");
   if (const char* on = std::getenv("GEVENT_MONITOR_THREAD_ENABLE"); on && *on)
     config.monitor_thread = parse_flag("GEVENT_MONITOR_THREAD_ENABLE", on);
+  if (const char* bytes = std::getenv("GEVENT_MAX_MEMORY_USAGE"); bytes && *bytes)
+    config.max_memory_usage = parse_memory("GEVENT_MAX_MEMORY_USAGE", bytes);
+  if (const char* period = std::getenv("GEVENT_MONITOR_MEMORY_PERIOD"); period && *period)
+    config.memory_monitor_period = std::chrono::duration_cast<Duration>(
+        parse_seconds("GEVENT_MONITOR_MEMORY_PERIOD", period).value());
   if (const char* time = std::getenv("GEVENT_MAX_BLOCKING_TIME"); time && *time)
     config.max_blocking_time = std::chrono::duration_cast<Duration>(
         parse_seconds("GEVENT_MAX_BLOCKING_TIME", time).value());

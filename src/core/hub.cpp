@@ -481,6 +481,11 @@ HubCounters Hub::counters() const {
     for (const detail::ReadyNode* node = queue->front(); node; node = node->next_ready)
       ++counters.ready;
   counters.timers = timers_.size();
+  if (probe_) {
+    counters.blocked_incidents = probe_->incidents.load(std::memory_order_relaxed);
+    counters.time_blocked =
+        std::chrono::nanoseconds(probe_->blocked_ns.load(std::memory_order_relaxed));
+  }
   return counters;
 }
 

@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,6 +42,12 @@ class Monitor {
 
   void add(HubProbe& probe) {
     std::lock_guard lock(mutex_);
+    // The settings as they are when the newest hub is made, read on its thread (config() is
+    // not for other threads to read while it may change).
+    const Config& settings = gevent::config();
+    limit_ = std::chrono::duration_cast<std::chrono::nanoseconds>(settings.max_blocking_time);
+    max_memory_ = settings.max_memory_usage;
+    memory_period_ = settings.memory_monitor_period;
     watched_.push_back({&probe, 0, std::chrono::steady_clock::now()});
     if (!thread_.joinable()) {
       install_sample_handler();
@@ -54,6 +62,10 @@ class Monitor {
   void set_handler(std::function<void(const BlockingReport&)> handler) {
     std::lock_guard lock(mutex_);
     handler_ = std::move(handler);
+  }
+  void set_memory_handler(std::function<void(const MemoryReport&)> handler) {
+    std::lock_guard lock(mutex_);
+    memory_handler_ = std::move(handler);
   }
   std::uint64_t reports() const {
     std::lock_guard lock(mutex_);
@@ -72,27 +84,60 @@ class Monitor {
   }
 
   void run() {
-    const auto limit =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(gevent::config().max_blocking_time);
-    const auto period = std::max(limit / 4, std::chrono::nanoseconds(std::chrono::milliseconds(1)));
     std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
+    auto next_memory_look = std::chrono::steady_clock::now();
+    while (!wake_.wait_for(lock, period(), [this] { return stopping_; })) {
       const auto now = std::chrono::steady_clock::now();
       std::vector<BlockingReport> found;
       for (Watched& hub : watched_)
-        if (blocked_anew(hub, now, limit)) found.push_back(describe(*hub.probe, now - hub.since));
-      if (found.empty()) continue;
+        if (blocked_anew(hub, now, limit_)) found.push_back(describe(*hub.probe, now - hub.since));
+      std::optional<MemoryReport> memory;
+      if (max_memory_ && now >= next_memory_look) {
+        next_memory_look = now + memory_period_;
+        memory = look_at_memory(*max_memory_);
+      }
+      if (found.empty() && !memory) continue;
       reports_ += found.size();
       const auto handler = handler_;
-      lock.unlock();  // the handler may call back (blocking_reports, a new handler)
-      for (const BlockingReport& report : found) {
-        if (handler)
-          handler(report);
-        else
-          std::cerr << report.text << std::flush;
-      }
+      const auto memory_handler = memory_handler_;
+      lock.unlock();  // the handlers may call back (blocking_reports, a new handler)
+      for (const BlockingReport& report : found) deliver(handler, report);
+      if (memory) deliver(memory_handler, *memory);
       lock.lock();
     }
+  }
+
+  std::chrono::nanoseconds period() const {
+    auto period = std::max(limit_ / 4, std::chrono::nanoseconds(std::chrono::milliseconds(1)));
+    if (max_memory_) period = std::min(period, std::chrono::nanoseconds(memory_period_));
+    return period;
+  }
+
+  template <class Report>
+  static void deliver(const std::function<void(const Report&)>& handler, const Report& report) {
+    if (handler)
+      handler(report);
+    else
+      std::cerr << report.text << std::flush;
+  }
+
+  // A report when the resident memory crossed `threshold` since the last look.
+  std::optional<MemoryReport> look_at_memory(std::size_t threshold) {
+    const std::size_t rss = resident_bytes();
+    if (rss == 0 || (rss > threshold) == over_memory_) return std::nullopt;
+    over_memory_ = rss > threshold;
+    MemoryReport report{over_memory_, rss, threshold, {}};
+    report.text = "gevent: memory usage " + std::to_string(rss) + " bytes is " +
+                  (over_memory_ ? "above" : "back under") + " the threshold of " +
+                  std::to_string(threshold) + " bytes (GEVENT_MAX_MEMORY_USAGE)\n";
+    return report;
+  }
+
+  static std::size_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::size_t size = 0, resident = 0;
+    if (!(statm >> size >> resident)) return 0;
+    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   }
 
   // With mutex_ held, so the probe cannot go away (its hub's destructor waits for the lock).
@@ -100,6 +145,11 @@ class Monitor {
                            std::chrono::nanoseconds limit) {
     const std::uint64_t beats = hub.probe->beats.load(std::memory_order_relaxed);
     if (beats != hub.beats || hub.probe->sleeping.load(std::memory_order_relaxed)) {
+      if (hub.reported)  // the incident is over: roughly now, to a sampling period
+        hub.probe->blocked_ns.fetch_add(
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now - hub.since).count()),
+            std::memory_order_relaxed);
       hub.beats = beats;
       hub.since = now;
       hub.reported = false;
@@ -107,6 +157,7 @@ class Monitor {
     }
     if (hub.reported || now - hub.since < limit) return false;
     hub.reported = true;
+    hub.probe->incidents.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -158,6 +209,11 @@ class Monitor {
   std::condition_variable wake_;
   std::vector<Watched> watched_;
   std::function<void(const BlockingReport&)> handler_;
+  std::function<void(const MemoryReport&)> memory_handler_;
+  std::chrono::nanoseconds limit_{};
+  std::optional<std::size_t> max_memory_;
+  Duration memory_period_{};
+  bool over_memory_ = false;
   std::uint64_t reports_ = 0;
   bool stopping_ = false;
   std::thread thread_;
@@ -178,5 +234,9 @@ void set_blocking_report_handler(std::function<void(const BlockingReport&)> hand
 }
 
 std::uint64_t blocking_reports() { return detail::Monitor::instance().reports(); }
+
+void set_memory_report_handler(std::function<void(const MemoryReport&)> handler) {
+  detail::Monitor::instance().set_memory_handler(std::move(handler));
+}
 
 }  // namespace gevent

@@ -27,6 +27,9 @@ struct HubProbe {
   std::atomic<std::uint64_t> beats{0};
   std::atomic<bool> sleeping{false};  // waiting in the loop for events: idle, not blocked
   std::atomic<const GreenletBase*> running{nullptr};
+  // Written by the monitor: the incidents reported, and the time of those that ended.
+  std::atomic<std::uint64_t> incidents{0};
+  std::atomic<std::uint64_t> blocked_ns{0};
   const pid_t tid;
   const pthread_t thread;
 };

@@ -45,6 +45,12 @@ std::string format_prometheus(const HubCounters& c, long thread_id) {
   add_metric(out, "gevent_ready", "gauge", "Greenlets and callbacks queued to run now.", labels,
              c.ready);
   add_metric(out, "gevent_timers", "gauge", "Pending timers.", labels, c.timers);
+  add_metric(out, "gevent_blocked_incidents_total", "counter",
+             "Times the monitor thread found the hub blocked.", labels, c.blocked_incidents);
+  add_metric(out, "gevent_blocked_milliseconds_total", "counter",
+             "Time of the blocked incidents that ended.", labels,
+             static_cast<std::uint64_t>(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(c.time_blocked).count()));
   return out;
 }
 

@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "gevent/config.hpp"
@@ -87,6 +90,9 @@ TEST_F(MonitorTest, ASpinningGreenletIsReportedWithItsNameAndBacktrace) {
   EXPECT_GE(found[0].blocked_for, 100ms);
   EXPECT_LT(first_reported_at() - started, 300ms) << "reported while it still ran";
   EXPECT_NE(found[0].text.find("has run"), std::string::npos) << found[0].text;
+  const gevent::HubCounters counters = gevent::hub_counters();
+  EXPECT_EQ(counters.blocked_incidents, 1u);
+  EXPECT_GE(counters.time_blocked, 200ms) << "the incident lasted the 300 ms spin";
   if (!GEVENT_TSAN) {  // under TSan the sampling signal waits for the spin to end
     EXPECT_EQ(found[0].greenlet_name, "spinner");
     EXPECT_NE(found[0].backtrace.find("spin_for_a_while"), std::string::npos) << found[0].backtrace;
@@ -131,6 +137,87 @@ TEST_F(MonitorTest, ABusyButCooperativeHubIsNotReported) {
 TEST_F(MonitorTest, AnIdleHubIsNotReported) {
   gevent::sleep(300ms);
   EXPECT_TRUE(reports().empty()) << reports()[0].text;
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+class MemoryMonitorTest : public MonitorTest {
+ protected:
+  void SetUp() override {
+    gevent::config().max_memory_usage = resident_bytes() + (64 << 20);
+    gevent::config().memory_monitor_period = 20ms;
+    gevent::set_memory_report_handler([this](const gevent::MemoryReport& report) {
+      std::lock_guard lock(mutex_);
+      memory_reports_.push_back(report);
+    });
+    MonitorTest::SetUp();
+  }
+  void TearDown() override {
+    MonitorTest::TearDown();
+    gevent::set_memory_report_handler(nullptr);
+    gevent::config().max_memory_usage.reset();
+    gevent::config().memory_monitor_period = 5s;
+  }
+  // Waits (up to 2 s) for the n-th memory report.
+  std::optional<gevent::MemoryReport> memory_report(std::size_t n) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        if (memory_reports_.size() >= n) return memory_reports_[n - 1];
+      }
+      gevent::sleep(10ms);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<gevent::MemoryReport> memory_reports_;
+};
+
+TEST_F(MemoryMonitorTest, MemoryAboveTheThresholdAndBackUnderIsReported) {
+  const std::size_t threshold = *gevent::config().max_memory_usage;
+  auto ballast = std::make_unique<std::vector<char>>(std::size_t{128} << 20, 'x');
+  const auto above = memory_report(1);
+  ASSERT_TRUE(above);
+  EXPECT_TRUE(above->exceeded);
+  EXPECT_GT(above->rss, threshold);
+  EXPECT_EQ(above->threshold, threshold);
+  ballast.reset();  // a block this large goes back to the kernel at once
+  const auto under = memory_report(2);
+  ASSERT_TRUE(under);
+  EXPECT_FALSE(under->exceeded);
+  EXPECT_LE(under->rss, threshold);
+}
+
+TEST(MonitorConfigDeathTest, MalformedVariablesNameThemselves) {
+  gevent::testing::expect_config_rejects("GEVENT_MONITOR_THREAD_ENABLE", "maybe",
+                                         "GEVENT_MONITOR_THREAD_ENABLE='maybe'");
+  gevent::testing::expect_config_rejects("GEVENT_MAX_BLOCKING_TIME", "-1",
+                                         "GEVENT_MAX_BLOCKING_TIME='-1'");
+  gevent::testing::expect_config_rejects("GEVENT_MAX_MEMORY_USAGE", "12X",
+                                         "GEVENT_MAX_MEMORY_USAGE='12X'");
+}
+
+TEST(MonitorConfigDeathTest, VariablesAreRead) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::setenv("GEVENT_MONITOR_THREAD_ENABLE", "on", 1);
+        ::setenv("GEVENT_MAX_BLOCKING_TIME", "0.25", 1);
+        ::setenv("GEVENT_MAX_MEMORY_USAGE", "2G", 1);
+        const gevent::Config& c = gevent::config();
+        std::exit(c.monitor_thread && c.max_blocking_time == 250ms &&
+                          c.max_memory_usage == std::size_t{2} << 30
+                      ? 0
+                      : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

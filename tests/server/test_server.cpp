@@ -42,6 +42,14 @@ ServerOptions quiet(std::ostream& log) {
   return options;
 }
 
+// The test certificate's server side.
+ServerOptions with_tls(ServerOptions options) {
+  const auto& certs = gevent::testing::tls_certs();
+  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
+  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  return options;
+}
+
 TEST_F(ServerTest, EchoesOnAnEphemeralPort) {
   StreamServer server{"127.0.0.1:0", echo};
   server.start();
@@ -255,11 +263,8 @@ TEST(ServerThreadsTest, SeveralHubsServeOnePortWithReusePort) {
 }
 
 TEST_F(ServerTest, ServesTlsAndSurvivesAFailedHandshake) {
-  const auto& certs = gevent::testing::tls_certs();
   std::ostringstream log;
-  ServerOptions options = quiet(log);
-  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
-  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  ServerOptions options = with_tls(quiet(log));
   options.handshake_timeout = 2s;
   StreamServer server{"127.0.0.1:0", echo, {}, options};
   server.start();
@@ -270,7 +275,7 @@ TEST_F(ServerTest, ServesTlsAndSurvivesAFailedHandshake) {
   std::error_code ec;
   plain.recv(buf, ec);  // the server gives up on it and closes
   gevent::ssl::SSLContext client{gevent::ssl::PROTOCOL_TLS_CLIENT};
-  client.load_verify_locations(certs.ca);
+  client.load_verify_locations(gevent::testing::tls_certs().ca);
   for (int i = 0; i < 3; ++i) {
     auto tls = client.wrap_socket(gevent::create_connection(server.server_address(), 2s), false,
                                   "localhost");
@@ -284,11 +289,8 @@ TEST_F(ServerTest, ServesTlsAndSurvivesAFailedHandshake) {
 // Silent TCP connections wait for their first byte without taking a slot of the Pool, so a
 // real TLS client gets through at once; past max_silent_connections the oldest are closed.
 TEST_F(ServerTest, SilentConnectionsDoNotLockTlsClientsOut) {
-  const auto& certs = gevent::testing::tls_certs();
   std::ostringstream log;
-  ServerOptions options = quiet(log);
-  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
-  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  ServerOptions options = with_tls(quiet(log));
   options.max_silent_connections = 8;
   StreamServer server{"127.0.0.1:0", echo, 4, options};
   server.start();
@@ -301,7 +303,7 @@ TEST_F(ServerTest, SilentConnectionsDoNotLockTlsClientsOut) {
     EXPECT_EQ(silent[i].recv({&byte, 1}), 0u) << i;
   }
   gevent::ssl::SSLContext client{gevent::ssl::PROTOCOL_TLS_CLIENT};
-  client.load_verify_locations(certs.ca);
+  client.load_verify_locations(gevent::testing::tls_certs().ca);
   const auto start = std::chrono::steady_clock::now();
   auto tls = client.wrap_socket(gevent::create_connection(server.server_address(), 2s), false,
                                 "localhost");
@@ -312,11 +314,8 @@ TEST_F(ServerTest, SilentConnectionsDoNotLockTlsClientsOut) {
 }
 
 TEST_F(ServerTest, ASilentTlsConnectionIsClosedAfterTheHandshakeTimeout) {
-  const auto& certs = gevent::testing::tls_certs();
   std::ostringstream log;
-  ServerOptions options = quiet(log);
-  options.ssl_context.emplace(gevent::ssl::PROTOCOL_TLS_SERVER);
-  options.ssl_context->load_cert_chain(certs.server, certs.server_key);
+  ServerOptions options = with_tls(quiet(log));
   options.handshake_timeout = 150ms;
   StreamServer server{"127.0.0.1:0", echo, {}, options};
   server.start();
