@@ -20,7 +20,7 @@
 // its stack and instruction pointers in /proc/self/task/TID/syscall, from which the stack is
 // unwound as it is (libunwind, loaded with dlopen when the monitor first reports; without
 // libunwind8 installed, reports carry no backtrace). A thread running user code is sampled
-// by a signal (SIGRTMIN+7 by default, kSampleSignal) whose handler copies its registers and
+// by a signal (monitor::sample_signal(), SIGRTMIN+7) whose handler copies its registers and
 // the top of its stack: it has no call the signal could interrupt. The one window left is a
 // thread that enters a system call between the look at /proc and the signal: a sleep or poll
 // there may end early with EINTR (calls that restart under SA_RESTART are unaffected).
