@@ -1,5 +1,10 @@
 #include "context/stack.hpp"
 
+#include "gevent/detail/sanitizers.hpp"
+#if GEVENT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -72,7 +77,14 @@ StackPool::StackPool(GuardKind guard)
       mprotect_budget_(guard == GuardKind::mprotect ? read_max_map_count() / 4 : 0) {}
 
 StackPool::~StackPool() {
-  for (const Slab& slab : slabs_) ::munmap(slab.base, slab.bytes);
+  for (const Slab& slab : slabs_) {
+#if GEVENT_ASAN
+    // Frames that never unwound (a finished fiber's outermost ones) left redzones in ASan's
+    // shadow; a later mapping at these addresses would inherit them.
+    __asan_unpoison_memory_region(slab.base, slab.bytes);
+#endif
+    ::munmap(slab.base, slab.bytes);
+  }
 }
 
 Stack StackPool::acquire(std::size_t size) {
