@@ -66,8 +66,8 @@ void Lobby::dismiss(Guest& guest, const char* why) {
 
 void Lobby::close() {
   closed_ = true;
-  while (Guest* guest = silent_.front()) dismiss(*guest, nullptr);
-  while (Guest* guest = ready_.front()) dismiss(*guest, nullptr);
+  for (Queue* queue : {&silent_, &ready_})
+    while (Guest* guest = queue->front()) dismiss(*guest, nullptr);
   if (dispatcher_ && !dispatcher_.dead()) dispatcher_.kill();
 }
 

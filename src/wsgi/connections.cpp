@@ -47,9 +47,7 @@ Connections::Connections(ServerContext& context, Group& group,
 
 Connections::~Connections() {
   if (sweeper_.armed()) hub_.cancel_timer(sweeper_);
-  while (ConnectionRecord* record = fresh_.front()) close(*record);
-  while (ConnectionRecord* record = kept_.front()) close(*record);
-  while (ConnectionRecord* record = ready_.front()) close(*record);
+  close_waiting();
 }
 
 // --- connections ---
@@ -150,11 +148,15 @@ void Connections::close(ConnectionRecord& record) {
   room_changed();
 }
 
+// Closes every connection not being served: parked, or queued for a worker.
+void Connections::close_waiting() {
+  for (RecordQueue* queue : {&fresh_, &kept_, &ready_})
+    while (ConnectionRecord* record = queue->front()) close(*record);
+}
+
 void Connections::stop() {
   stopping_ = true;
-  while (ConnectionRecord* record = fresh_.front()) close(*record);
-  while (ConnectionRecord* record = kept_.front()) close(*record);
-  while (ConnectionRecord* record = ready_.front()) close(*record);
+  close_waiting();
   while (wake_first(idle_)) {
   }
   if (dispatcher_ && !dispatcher_.dead()) dispatcher_.kill();

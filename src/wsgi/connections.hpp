@@ -90,6 +90,7 @@ class Connections {
   void enqueue(ConnectionRecord& record);
   void leave_queue(ConnectionRecord& record);
   void close(ConnectionRecord& record);
+  void close_waiting();
   RecordQueue* queue_of(ConnectionRecord::Where where);
   void schedule_sweep(Clock::time_point at);
   void sweep(RecordQueue& queue, MaybeDuration limit, Clock::time_point now);
