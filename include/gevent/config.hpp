@@ -15,6 +15,8 @@
 //   GEVENT_MAX_MEMORY_USAGE       bytes (K/M/G)      with the monitor: report when the
 //                                                    process's RSS goes above, and back below
 //   GEVENT_MONITOR_MEMORY_PERIOD  seconds            how often RSS is looked at (default 5)
+//   GEVENT_DUMP_SIGNAL  SIGUSR2 | USR2 | 12          print run info (util.hpp) on stderr
+//                                                    when the process gets it (default: off)
 //
 // config() reads the environment once, on first use; changes made through it apply to hubs
 // (and greenlets) created afterwards. A malformed variable throws std::invalid_argument
@@ -52,6 +54,9 @@ struct Config {
   // With the monitor thread: the resident memory (bytes) above which it reports.
   std::optional<std::size_t> max_memory_usage;
   Duration memory_monitor_period = std::chrono::seconds(5);
+  // Read when a hub is created: non-zero, the signal on which a thread of gevent's prints run
+  // info (gevent/util.hpp) on stderr. Its handler replaces the program's for that signal.
+  int dump_signal = 0;
 };
 
 Config& config();

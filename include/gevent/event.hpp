@@ -42,9 +42,9 @@ class FlagLinkable final : public Linkable {
 };
 
 // Waits until `object` is ready; true if it was, or became, ready within `timeout`.
-inline bool wait_flag(FlagLinkable& object, MaybeDuration timeout) {
+inline bool wait_flag(FlagLinkable& object, MaybeDuration timeout, WaitTopic topic) {
   if (object.ready()) return true;
-  Waiter waiter;
+  Waiter waiter(topic);
   WaiterLink link(waiter);
   object.rawlink(link);
   return waiter.wait(timeout);
@@ -67,7 +67,9 @@ class Event {
 
   // Waits until the flag is set, up to `timeout`. Returns true if it was set (even if it has
   // been cleared again since), false on timeout.
-  bool wait(MaybeDuration timeout = {}) { return detail::wait_flag(core_, timeout); }
+  bool wait(MaybeDuration timeout = {}) {
+    return detail::wait_flag(core_, timeout, detail::topic_of("Event", *this));
+  }
 
   // Runs `callback` in the hub when the flag is next set (at once if it is set now).
   std::uint64_t rawlink(std::function<void()> callback) {
@@ -113,7 +115,9 @@ class AsyncResult {
   std::exception_ptr exception() const { return state_->exception; }
 
   // Waits up to `timeout`; returns ready().
-  bool wait(MaybeDuration timeout = {}) const { return detail::wait_flag(state_->core, timeout); }
+  bool wait(MaybeDuration timeout = {}) const {
+    return detail::wait_flag(state_->core, timeout, detail::topic_of("AsyncResult", *state_));
+  }
 
   // Waits for the result (up to `timeout`, else throws gevent::Timeout), then returns the
   // value or rethrows the exception. On a temporary handle it returns the value itself,

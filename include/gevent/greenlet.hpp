@@ -82,6 +82,9 @@ class AnyGreenlet {
   std::exception_ptr exception() const { return core().exception(); }
   std::string name() const { return core().name(); }
   void set_name(std::string name) const { core().set_name(std::move(name)); }
+  // The number run info (gevent/util.hpp), the monitor and tools/gdb/gevent.py show for it:
+  // unique on its hub, counted up from 1 (gevent's minimal_ident).
+  std::uint64_t minimal_ident() const { return core().id(); }
 
   // Callbacks on death. link* runs the callback in a new greenlet (it may block); rawlink
   // runs it in the hub (it must not block). A link added after death fires at once.

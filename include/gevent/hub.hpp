@@ -124,6 +124,9 @@ class Hub {
   // run queue, so it costs a little per queued greenlet.
   HubCounters counters() const;
   std::size_t live_greenlets() const { return live_count_; }
+  // The first of the started, not yet dead greenlets (the newest first, then
+  // GreenletBase::live_next).
+  const detail::GreenletBase* first_live() const { return live_head_; }
   // Memory held per client outside greenlets (a server's parked connections) is counted here
   // as greenlets are: once a burst of them has mostly gone, the hub gives memory back.
   void burst_object_added() {

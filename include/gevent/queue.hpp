@@ -158,7 +158,8 @@ class BasicQueue {
   void put(value_type item, bool block = true, MaybeDuration timeout = {}) {
     throw_if_shut_down();
     const auto free_slots = [this] { return shut_down_ ? detail::kUnlimited : room(); };
-    if (!putters_.take_turn(free_slots, block, timeout)) throw Full();
+    if (!putters_.take_turn(free_slots, block, timeout, detail::topic_of("Queue.put", *this)))
+      throw Full();
     throw_if_shut_down();
     items_.push(std::move(item));
     ++unfinished_tasks_;
@@ -204,7 +205,7 @@ class BasicQueue {
   // Waits (up to `timeout`) until every item put has had its task_done(); false on timeout.
   bool join(MaybeDuration timeout = {}) {
     const auto all_done = [this] { return unfinished_tasks_ == 0 ? detail::kUnlimited : 0; };
-    return joiners_.take_turn(all_done, true, timeout);
+    return joiners_.take_turn(all_done, true, timeout, detail::topic_of("Queue.join", *this));
   }
   std::size_t unfinished_tasks() const { return unfinished_tasks_; }
 
@@ -241,7 +242,8 @@ class BasicQueue {
   // Returns once an item is there for this greenlet to take.
   void wait_for_item(bool block, MaybeDuration timeout) {
     const auto items = [this] { return items_available(); };
-    if (!getters_.take_turn(items, block, timeout)) throw Empty();
+    if (!getters_.take_turn(items, block, timeout, detail::topic_of("Queue.get", *this)))
+      throw Empty();
     if (items_.empty()) throw ShutDown();
   }
 
@@ -331,7 +333,7 @@ class Channel {
   // it leaves first, the next get() receives the item).
   void put(T item, bool block = true, MaybeDuration timeout = {}) {
     if (!block) return hand_to_waiting_getter(std::move(item));
-    detail::Waiter taken;
+    detail::Waiter taken(detail::topic_of("Channel.put", *this));
     const auto offer = offers_.insert(offers_.end(), Offer{std::move(item), &taken});
     WithdrawUnlessTaken withdraw{offers_, offer, taken};
     announce_offer();
@@ -344,7 +346,8 @@ class Channel {
   T get(bool block = true, MaybeDuration timeout = {}) {
     CountWhileHere counting{waiting_getters_};
     const auto offers = [this] { return offers_.size(); };
-    if (!getters_.take_turn(offers, block, timeout)) throw Empty();
+    if (!getters_.take_turn(offers, block, timeout, detail::topic_of("Channel.get", *this)))
+      throw Empty();
     return take_first_offer();
   }
   T get_nowait() { return get(false); }

@@ -136,6 +136,12 @@ void exit_to(Fiber& from, Fiber& to) {
   std::abort();  // a finished fiber is never resumed
 }
 
+SuspendedAt suspended_at(const Fiber& fiber) {
+  if (!fiber.context) return {};
+  const SavedFrame frame = saved_frame(fiber.context);
+  return {frame.ip, frame.sp, frame.bp};
+}
+
 void forget([[maybe_unused]] Fiber& fiber) {
 #if GEVENT_TSAN
   auto* state = static_cast<SanitizerState*>(fiber.sanitizer);

@@ -24,6 +24,13 @@ void switch_to(Fiber& from, Fiber& to);
 // reused as soon as `to` runs.
 [[noreturn]] void exit_to(Fiber& from, Fiber& to);
 
+// Where a suspended fiber (one that switched away and has not been resumed) stopped: its
+// resume address and stack and frame pointers, to walk its stack from (run info).
+struct SuspendedAt {
+  std::uint64_t ip = 0, sp = 0, bp = 0;
+};
+SuspendedAt suspended_at(const Fiber& fiber);
+
 // Releases sanitizer bookkeeping for a finished fiber (TSan's fiber object).
 void forget(Fiber& fiber);
 

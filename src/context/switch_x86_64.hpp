@@ -13,6 +13,8 @@
 // them before it waits (docs/pitfalls.md).
 #pragma once
 
+#include <cstdint>
+
 #if !defined(__x86_64__)
 #error "gevent-cpp's context switch is written for x86-64 only so far"
 #endif
@@ -61,6 +63,18 @@ inline void* swap_context(void** save_sp, void* to_sp, void* transfer) {
         "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",
         "st(7)", "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "memory", "cc");
   return transfer;
+}
+
+// Where a context that swap_context saved will resume: the address after the asm, and the
+// stack and frame pointers the enclosing function has there (its unwind tables describe the
+// frame as if the asm had not moved %rsp). What a stack walk of a suspended fiber starts from.
+struct SavedFrame {
+  std::uint64_t ip, sp, bp;
+};
+inline SavedFrame saved_frame(const void* saved_sp) {
+  const auto* slots = static_cast<const std::uint64_t*>(saved_sp);
+  constexpr std::uint64_t kPushed = 2 * sizeof(std::uint64_t), kRedZone = 128;
+  return {slots[0], reinterpret_cast<std::uint64_t>(saved_sp) + kPushed + kRedZone, slots[1]};
 }
 
 // Lays out a fresh context at the top of a stack: the first switch to it jumps to

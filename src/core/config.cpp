@@ -3,10 +3,15 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include <string.h>  // sigabbrev_np
+
+#include "gevent/monitor.hpp"
 
 namespace gevent {
 namespace {
@@ -92,6 +97,25 @@ bool parse_flag(std::string_view name, std::string_view text) {
                               "': expected 1, true, on, yes or 0, false, off, no");
 }
 
+// "SIGUSR2", "USR2" or a number; not a signal the process cannot catch or that gevent uses.
+int parse_signal(std::string_view name, std::string_view text) {
+  std::string_view bare = text.starts_with("SIG") ? text.substr(3) : text;
+  int signal = 0;
+  for (int i = 1; i < NSIG && signal == 0; ++i)
+    if (const char* abbreviation = ::sigabbrev_np(i); abbreviation && bare == abbreviation)
+      signal = i;
+  if (signal == 0) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), signal);
+    if (error != std::errc() || end != text.data() + text.size()) signal = 0;
+  }
+  const bool usable = signal > 0 && signal < NSIG && signal != SIGKILL && signal != SIGSTOP &&
+                      signal != SIGSEGV && signal != monitor::sample_signal();
+  if (!usable)
+    throw std::invalid_argument(std::string(name) + "='" + std::string(text) +
+                                "': expected a signal the process can catch, such as SIGUSR2");
+  return signal;
+}
+
 Config from_environment() {
   Config config;
   if (const char* loop = std::getenv("GEVENT_LOOP"); loop && *loop) config.loop = loop;
@@ -118,6 +142,8 @@ Config from_environment() {
   if (const char* time = std::getenv("GEVENT_MAX_BLOCKING_TIME"); time && *time)
     config.max_blocking_time = std::chrono::duration_cast<Duration>(
         parse_seconds("GEVENT_MAX_BLOCKING_TIME", time).value());
+  if (const char* signal = std::getenv("GEVENT_DUMP_SIGNAL"); signal && *signal)
+    config.dump_signal = parse_signal("GEVENT_DUMP_SIGNAL", signal);
   return config;
 }
 

@@ -177,7 +177,8 @@ bool GreenletBase::join(MaybeDuration timeout) {
   check_thread("join");
   if (this == &hub_->current_greenlet())
     throw std::logic_error("gevent: a greenlet cannot join itself");
-  return wait_ready(*this, timeout);
+  return wait_ready(*this, timeout,
+                    {"join", WaitTopic::Subject::greenlet, reinterpret_cast<std::uintptr_t>(this)});
 }
 
 void GreenletBase::kill(std::exception_ptr exception, bool block, MaybeDuration timeout) {

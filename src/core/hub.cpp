@@ -9,12 +9,14 @@
 
 #include "context/fiber.hpp"
 #include "context/stack.hpp"
+#include "core/hub_registry.hpp"
 #include "core/overflow.hpp"
 #include "core/report.hpp"
 #include "gevent/config.hpp"
 #include "gevent/detail/spin.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/exceptions.hpp"
+#include "monitor/dump_signal.hpp"
 #include "monitor/probe.hpp"
 
 namespace gevent {
@@ -110,9 +112,12 @@ Hub::Hub()
     probe_ = std::make_unique<detail::HubProbe>();
     probe_->beat(0, main_.get());
   }
+  detail::register_hub(*this);
+  if (config().dump_signal) detail::arm_dump_signal(config().dump_signal);
 }
 
 Hub::~Hub() {
+  detail::unregister_hub(*this);
   if (current_ != main_.get()) {
     // The process is exiting from inside a greenlet or the hub (std::exit runs thread-local
     // destructors on the caller's stack): that stack must stay mapped, so the pool is kept.
@@ -467,6 +472,8 @@ void Hub::add_timer(detail::TimerNode& node, Duration after) {
 
 void Hub::on_greenlet_started(GreenletBase& greenlet) {
   ++started_;
+  greenlet.started_by = in_hub() ? GreenletBase::kStartedByHub : current_->id();
+  greenlet.started_at = detail::coarse_now().time_since_epoch().count();
   link_live(greenlet);
 }
 
@@ -516,7 +523,7 @@ void Hub::unlink_live(GreenletBase& greenlet) {
 // their destructors run. Greenlets that refuse to die are abandoned with a warning.
 void Hub::kill_live_greenlets() {
   if (live_count_ == 0) return;
-  detail::Waiter drained;
+  detail::Waiter drained({"the other greenlets to exit (hub shutdown)"});
   drained_ = &drained;
   try {
     for (GreenletBase* g = live_head_; g;) {
@@ -539,7 +546,7 @@ void Hub::kill_live_greenlets() {
 
 bool Hub::join(MaybeDuration timeout) {
   if (in_hub()) throw BlockingSwitchOutError("gevent: Hub::join() called from the hub");
-  detail::Waiter waiter;
+  detail::Waiter waiter({"the hub to run out of work (gevent::wait)"});
   joiners_.push_back(&waiter);
   struct Leave {
     Hub& hub;
@@ -551,7 +558,7 @@ bool Hub::join(MaybeDuration timeout) {
 
 void Hub::idle() {
   if (in_hub()) throw BlockingSwitchOutError("gevent: idle() called from the hub");
-  detail::Waiter waiter;
+  detail::Waiter waiter({"idle"});
   detail::WaiterLink link(waiter);
   idle_signal_->rawlink(link);
   waiter.wait();

@@ -1,6 +1,14 @@
 #include "gevent/detail/timer_queue.hpp"
 
+#include <time.h>
+
 namespace gevent::detail {
+
+Clock::time_point coarse_now() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 void TimerQueue::add(TimerNode& node, Clock::time_point deadline) {
   if (node.armed()) remove_at(node.heap_index);

@@ -13,9 +13,7 @@ void sleep(Duration duration) {
     return;
   }
   if (hub.in_hub()) throw BlockingSwitchOutError("gevent: sleep called from the hub");
-  WakeTimer timer(hub, hub.current_greenlet());
-  timer.start(duration);
-  while (!timer.expired()) hub.switch_out();
+  Waiter(WaitTopic{"sleep"}).wait(duration);
 }
 
 IWaitCore::IWaitCore(std::vector<Linkable*> objects, MaybeDuration timeout, std::size_t count)
@@ -48,6 +46,7 @@ std::size_t IWaitCore::next() {
     MaybeDuration left;
     if (deadline_) left = std::max(Duration::zero(), *deadline_ - Clock::now());
     waiter_.reset();
+    waiter_.set_topic({"wait/iwait on several objects"});
     if (!waiter_.wait(left) && ready_.empty()) return npos;
   }
   --remaining_;

@@ -19,7 +19,8 @@ void WakeTimer::start(Duration after) {
   hub_.add_timer(*this, after);
 }
 
-Waiter::Waiter() : hub_(Hub::current()), owner_(hub_.current_greenlet()) {}
+Waiter::Waiter(WaitTopic topic)
+    : hub_(Hub::current()), owner_(hub_.current_greenlet()), topic_(topic) {}
 
 void Waiter::wake() {
   if (woken_) return;
@@ -37,11 +38,13 @@ WaitResult Waiter::wait_with(MaybeDuration timeout, Suspend suspend) {
     timer_ = &timer;
   }
   waiting_ = true;
+  owner_.waiting_in = this;
   struct Done {
     Waiter& waiter;
     ~Done() {
       waiter.waiting_ = false;
       waiter.timer_ = nullptr;
+      waiter.owner_.waiting_in = nullptr;
     }
   } done{*this};
   while (!woken_ && !timer.expired())
@@ -60,17 +63,17 @@ WaitResult Waiter::wait_nothrow(MaybeDuration timeout) {
   return wait_with(timeout, [this] { return hub_.switch_out_nothrow(); });
 }
 
-bool wait_ready(Linkable& object, MaybeDuration timeout) {
+bool wait_ready(Linkable& object, MaybeDuration timeout, WaitTopic topic) {
   if (object.ready()) return true;
-  Waiter waiter;
+  Waiter waiter(topic);
   WaiterLink link(waiter);
   object.rawlink(link);
   waiter.wait(timeout);
   return object.ready();
 }
 
-void Doorbell::wait() {
-  Waiter waiter;
+void Doorbell::wait(WaitTopic topic) {
+  Waiter waiter(topic);
   waiting_ = &waiter;
   struct Done {
     Waiter*& waiting;

@@ -301,7 +301,8 @@ std::error_code FdState::wait(Side side, MaybeDuration timeout) {
     join(hub, side);
   else if (side == kWrite && !watch_writable_)
     table_->watch_writable(*this);
-  Waiter waiter;
+  Waiter waiter(
+      {side == kRead ? "read" : "write", WaitTopic::Subject::fd, static_cast<std::uintptr_t>(fd_)});
   FdWait wait;
   wait.waiter = &waiter;
   add_wait(side, wait);
@@ -404,15 +405,28 @@ bool FdSetWait::rejoin() {
   return false;
 }
 
+// One fd: "read on fd 7"; several: select/poll's.
+void FdSetWait::describe_wait() {
+  if (used_ != 1) {
+    waiter_.set_topic({"select/poll on several fds"});
+    return;
+  }
+  const FdWait& wait = nodes()[0];
+  waiter_.set_topic({wait.side == FdState::kRead ? "read" : "write", WaitTopic::Subject::fd,
+                     static_cast<std::uintptr_t>(wait.fd)});
+}
+
 bool FdSetWait::wait(MaybeDuration timeout) {
   if (timeout && timeout.value() == Duration::zero()) return false;
   waiter_.reset();
+  describe_wait();
   return rejoin() || waiter_.wait(timeout);
 }
 
 WaitResult FdSetWait::wait_nothrow(MaybeDuration timeout) {
   if (timeout && timeout.value() == Duration::zero()) return WaitResult::timed_out;
   waiter_.reset();
+  describe_wait();
   return rejoin() ? WaitResult::woken : waiter_.wait_nothrow(timeout);
 }
 

@@ -60,6 +60,7 @@ class FdSetWait {
   FdWait* nodes() { return heap_ ? heap_.get() : inline_; }
   const FdWait* nodes() const { return heap_ ? heap_.get() : inline_; }
   bool rejoin();
+  void describe_wait();
   std::error_code join(FdWait& wait);
 
   Hub& hub_;

@@ -1,7 +1,5 @@
 #include "fd/watchdog.hpp"
 
-#include <time.h>
-
 #include <system_error>
 
 #include "fd/fd_table.hpp"
@@ -15,12 +13,6 @@ namespace {
 constexpr auto kRecheck = std::chrono::milliseconds(10);
 
 }  // namespace
-
-Clock::time_point coarse_now() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
-}
 
 Watchdog::Watchdog(int fd) : hub_(Hub::current()), fd_(fd) { fire = &Watchdog::on_fire; }
 

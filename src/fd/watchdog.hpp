@@ -18,10 +18,6 @@ class Hub;
 
 namespace gevent::detail {
 
-// The monotonic clock at its tick's resolution (a few ms): no TSC read, cheap enough to call
-// at every operation. The same clock as steady_clock, coarser.
-Clock::time_point coarse_now();
-
 class Watchdog final : private TimerNode {
  public:
   // For the waits on `fd` (-1: none yet) of this thread's hub.

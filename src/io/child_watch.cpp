@@ -89,7 +89,7 @@ WaitResult ChildWatch::wait_nothrow(MaybeDuration timeout) {
     arm_polling(kFirstPollInterval);  // it may yet be recorded; a child watcher would never fire
   else
     arm();
-  Waiter waiter;
+  Waiter waiter({"the exit of", WaitTopic::Subject::pid, static_cast<std::uintptr_t>(pid_)});
   WaiterLink link(waiter);
   done_.rawlink(link);
   const WaitResult result = waiter.wait_nothrow(timeout);

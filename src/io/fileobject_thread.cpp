@@ -90,7 +90,7 @@ JobOutcome run_on_pool(const std::shared_ptr<ThreadFileState>& state, detail::Wa
     state->job_finished();
     throw;
   }
-  detail::Waiter waiter;
+  detail::Waiter waiter({"file I/O on the thread pool"});
   detail::WaiterLink link(waiter);
   result.linkable().rawlink(link);
   slot = &waiter;

@@ -301,7 +301,7 @@ T AresResolver::run(Start start, std::error_code& ec) {
   if (hub_.in_hub()) Hub::throw_blocking_in_hub("a name lookup (ares resolver)");
   ares_channel ch = channel();
   auto query = std::make_shared<Query<T>>();
-  Waiter waiter;
+  Waiter waiter({"a DNS answer (c-ares)"});
   await(*query, waiter);
   struct Leave {
     AresResolver& self;

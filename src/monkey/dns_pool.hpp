@@ -29,7 +29,7 @@ bool run_on_pool(Hub& hub, const std::shared_ptr<Job>& job) {
   try {
     gevent::AsyncResult<void> done =
         gevent::detail::resolver_threadpool(hub).spawn([job] { job->run(); });
-    gevent::detail::Waiter waiter;
+    gevent::detail::Waiter waiter({"a DNS lookup on the resolver's threads"});
     const auto token = done.rawlink([&waiter](gevent::AsyncResult<void>&) { waiter.wake(); });
     if (waiter.wait_nothrow() == gevent::detail::WaitResult::woken) return true;
     done.unlink(token);

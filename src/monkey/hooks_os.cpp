@@ -62,7 +62,8 @@ pid_t wait_for_child(pid_t child, int* status, bool exits_only, Reap reap) {
       }
     if (pid != 0) return pid;
     if (exits_only && patched(kSignal)) return wait_for_exit(child, status);
-    gevent::detail::Waiter timer;
+    gevent::detail::Waiter timer({"waitpid (polling) for", gevent::detail::WaitTopic::Subject::pid,
+                                  static_cast<std::uintptr_t>(child)});
     if (timer.wait_nothrow(interval) == gevent::detail::WaitResult::interrupted) {
       errno = kInterrupted;
       return -1;

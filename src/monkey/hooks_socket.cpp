@@ -127,7 +127,9 @@ int connect_past_full_backlog(int fd, const sockaddr* addr, socklen_t len) {
       errno = EAGAIN;
       return -1;
     }
-    gevent::detail::Waiter timer;
+    gevent::detail::Waiter timer({"connect past a full backlog (polling)",
+                                  gevent::detail::WaitTopic::Subject::fd,
+                                  static_cast<std::uintptr_t>(fd)});
     const gevent::Duration nap =
         left ? std::min<gevent::Duration>(left.value(), pause) : gevent::Duration(pause);
     if (timer.wait_nothrow(nap) == gevent::detail::WaitResult::interrupted)

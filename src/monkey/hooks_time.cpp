@@ -23,8 +23,7 @@ void sleep_cooperatively(Hub& hub, Duration length) {
     hub.yield_nothrow();
     return;
   }
-  gevent::detail::Waiter timer;
-  timer.wait_nothrow(length);
+  gevent::detail::Waiter(gevent::detail::WaitTopic{"sleep"}).wait_nothrow(length);
 }
 
 bool valid(const timespec* ts) { return ts && valid_timespec(*ts); }

@@ -98,7 +98,7 @@ void Lobby::dispatch() {
         admit_(sock, peer);
       });
     }
-    doorbell_.wait();
+    doorbell_.wait({"TLS connections' first bytes (lobby dispatcher)"});
   }
 }
 

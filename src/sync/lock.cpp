@@ -6,7 +6,8 @@ namespace gevent {
 
 bool Semaphore::acquire(bool blocking, MaybeDuration timeout) {
   const auto permits = [this] { return counter_; };
-  if (!waiters_.take_turn(permits, blocking, timeout)) return false;
+  if (!waiters_.take_turn(permits, blocking, timeout, detail::topic_of("Semaphore.acquire", *this)))
+    return false;
   --counter_;
   return true;
 }
@@ -19,7 +20,8 @@ void Semaphore::give_back() {
 }
 
 std::size_t Semaphore::wait(MaybeDuration timeout) {
-  if (!available_.ready()) detail::wait_ready(available_, timeout);
+  if (!available_.ready())
+    detail::wait_ready(available_, timeout, detail::topic_of("Semaphore.wait", *this));
   return counter_;
 }
 

@@ -52,7 +52,7 @@ bool Group::join(MaybeDuration timeout, bool raise_error) {
     if (raise_error && first_failure_) std::rethrow_exception(first_failure_);
     MaybeDuration left;
     if (deadline) left = std::max(Duration::zero(), *deadline - detail::Clock::now());
-    detail::Waiter waiter;
+    detail::Waiter waiter(detail::topic_of("Group.join", *this));
     detail::WaiterLink on_empty(waiter), on_failure(waiter);
     empty_signal_.rawlink(on_empty);
     if (raise_error) failed_.linkable().rawlink(on_failure);

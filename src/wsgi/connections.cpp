@@ -74,7 +74,7 @@ void Connections::adopt(gevent::socket&& connection, const address& peer) {
 
 void Connections::wait_for_room() {
   while (max_connections_ && open_ >= *max_connections_)
-    if (!evict_idlest()) wait_on(room_waiters_);
+    if (!evict_idlest()) wait_on(room_waiters_, "room under max_connections");
 }
 
 // A connection parked or closed: who waits for room looks again.
@@ -206,7 +206,7 @@ void Connections::dispatch() {
         gevent::sleep(kRetryWorker);
       }
     }
-    doorbell_.wait();
+    doorbell_.wait({"connections ready to serve (dispatcher)"});
   }
 }
 
@@ -249,11 +249,12 @@ void Connections::wait_idle() {
     std::size_t& idle;
     ~Count() { --idle; }
   } count{idle_count_};
-  wait_on(idle_);
+  wait_on(idle_, "a connection to serve (idle worker)");
 }
 
-void Connections::wait_on(WaitingList& list) {
+void Connections::wait_on(WaitingList& list, const char* what) {
   Waiting me;
+  me.waiter.set_topic({what});
   list.push_front(me);
   struct Leave {
     WaitingList& list;

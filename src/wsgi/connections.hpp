@@ -101,7 +101,7 @@ class Connections {
   void work();
   void serve(Connection& connection, ConnectionRecord& record);
   void wait_idle();
-  static void wait_on(WaitingList& list);
+  static void wait_on(WaitingList& list, const char* what);
   static bool wake_first(WaitingList& list);
 
   ServerContext& context_;

@@ -22,6 +22,7 @@ class Hub;
 namespace gevent::detail {
 
 struct GreenletExtras;
+class Waiter;
 
 class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber {
  public:
@@ -144,6 +145,12 @@ class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber
   // Live-list hooks: the hub keeps started, not yet dead greenlets on a list.
   GreenletBase* live_prev = nullptr;
   GreenletBase* live_next = nullptr;
+  // For run info (gevent/util.hpp) and tools/gdb/gevent.py: the wait it is suspended in, the
+  // greenlet that started it (kStartedByHub: a loop callback), and when (coarse clock, ns).
+  static constexpr std::uint64_t kStartedByHub = ~std::uint64_t{0};
+  const Waiter* waiting_in = nullptr;
+  std::uint64_t started_by = 0;
+  std::int64_t started_at = 0;
 };
 
 }  // namespace gevent::detail

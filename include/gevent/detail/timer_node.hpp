@@ -10,6 +10,10 @@ namespace gevent::detail {
 
 using Clock = std::chrono::steady_clock;
 
+// The monotonic clock at its tick's resolution (a few ms): no TSC read, cheap enough to call
+// at every operation. The same clock as steady_clock, coarser.
+Clock::time_point coarse_now();
+
 struct TimerNode {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 

@@ -53,18 +53,19 @@ class WaitList final : public Linkable {
   // Takes a turn for the caller: at once if admits(available()); otherwise, if `block`,
   // waits in line, up to `timeout`. False when it got no turn. On true, take the unit
   // before anything can switch.
+  // `topic` says what the caller waits for (the object's name and address).
   template <class Available>
-  bool take_turn(Available available, bool block, MaybeDuration timeout) {
+  bool take_turn(Available available, bool block, MaybeDuration timeout, WaitTopic topic) {
     if (admits(available())) return true;
-    return block && wait_in_line(available, timeout);
+    return block && wait_in_line(available, timeout, topic);
   }
 
  private:
   template <class Available>
-  bool wait_in_line(Available& available, MaybeDuration timeout) {
+  bool wait_in_line(Available& available, MaybeDuration timeout, WaitTopic topic) {
     std::optional<Clock::time_point> deadline;
     if (timeout) deadline = Clock::now() + timeout.value();
-    Waiter waiter;
+    Waiter waiter(topic);
     WaiterLink link(waiter);
     rawlink(link);
     HeldTurn<Available> turn{*this, link, available};

@@ -1,6 +1,8 @@
 // One suspension of the calling greenlet, the building block of every wait.
 #pragma once
 
+#include <cstdint>
+
 #include "gevent/detail/link.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
@@ -37,9 +39,30 @@ enum class WaitResult {
   interrupted,  // a kill or Timeout is due: still pending, thrown at the next switch point
 };
 
+// What a greenlet waits for, as run info (gevent/util.hpp) and tools/gdb/gevent.py show it:
+// "Event 0x...", "fd 7 readable", "join greenlet 4". Set by each kind of wait; costs two stores.
+struct WaitTopic {
+  enum class Subject : std::uint8_t {
+    none,      // `what` says it all ("sleep")
+    object,    // `which` is the address of the object waited on
+    fd,        // `which` is a file descriptor
+    greenlet,  // `which` is the address of the GreenletBase joined
+    pid,       // `which` is a child process's id
+  };
+  const char* what = "a wake-up";  // static text
+  Subject subject = Subject::none;
+  std::uintptr_t which = 0;
+};
+
+template <class T>
+WaitTopic topic_of(const char* what, const T& object) {
+  return {what, WaitTopic::Subject::object, reinterpret_cast<std::uintptr_t>(&object)};
+}
+
 class Waiter {
  public:
-  Waiter();  // for the current greenlet of this thread's hub
+  // For the current greenlet of this thread's hub.
+  explicit Waiter(WaitTopic topic = {});
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
 
@@ -59,6 +82,8 @@ class Waiter {
   Hub& hub() const { return hub_; }
   // The timer of a wait() in progress with a timeout, else null.
   const TimerNode* timer() const { return timer_; }
+  const WaitTopic& topic() const { return topic_; }
+  void set_topic(WaitTopic topic) { topic_ = topic; }
 
  private:
   template <class Suspend>
@@ -67,6 +92,7 @@ class Waiter {
   Hub& hub_;
   GreenletBase& owner_;
   const TimerNode* timer_ = nullptr;
+  WaitTopic topic_;
   bool woken_ = false;
   bool waiting_ = false;
 };
@@ -79,7 +105,7 @@ class Doorbell {
   void ring() {
     if (waiting_) waiting_->wake();
   }
-  void wait();
+  void wait(WaitTopic topic);
 
  private:
   Waiter* waiting_ = nullptr;
@@ -96,6 +122,6 @@ class WaiterLink final : public Link {
 };
 
 // Waits until `object` is ready or `timeout` passes; returns object.ready().
-bool wait_ready(Linkable& object, MaybeDuration timeout);
+bool wait_ready(Linkable& object, MaybeDuration timeout, WaitTopic topic);
 
 }  // namespace gevent::detail

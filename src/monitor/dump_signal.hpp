@@ -1,0 +1,10 @@
+// GEVENT_DUMP_SIGNAL (config().dump_signal): run info on stderr when the process gets it.
+#pragma once
+
+namespace gevent::detail {
+
+// Installs the handler for `signal` (once per signal) and starts the thread that prints run
+// info when it arrives (once per process). The handler only writes a byte to a pipe.
+void arm_dump_signal(int signal);
+
+}  // namespace gevent::detail
