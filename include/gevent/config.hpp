@@ -2,6 +2,8 @@
 //
 //   GEVENT_LOOP         libev (default) | libuv      the hub's event-loop backend
 //   GEVENT_STACK_SIZE   bytes, or with K/M suffix    default greenlet stack (128K; 512K under ASan)
+//   GEVENT_STACK_GUARD  madvise | mprotect | canary  how stacks' guard pages are made (default:
+//                                                    the best the kernel has; docs/stacks.md)
 //   GEVENT_RESOLVER     thread (default)|ares|block  each hub's name resolver (resolver.hpp)
 //   GEVENT_THREADPOOL_SIZE  a positive count         threads of each hub's pool (default 10)
 //   GEVENT_RESOLVER_THREADS a positive count         most threads of each hub's blocking name
@@ -36,6 +38,9 @@ struct Config {
   std::string loop = "libev";
   // ASan's redzones make frames several times larger: its builds get bigger stacks.
   std::size_t stack_size = (GEVENT_ASAN ? 512 : 128) * 1024;
+  // Read when a hub is created: empty, the best guard the kernel has; "mprotect" for a process
+  // gdb's gcore must dump (it cannot read a slab with MADV_GUARD_INSTALL guards).
+  std::string stack_guard;
   // Read when a hub makes its resolver (its first lookup); ares_* when it makes its channel.
   std::string resolver = "thread";
   // Read when a hub makes its thread pool (Hub::threadpool(), first use).

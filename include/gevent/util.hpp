@@ -49,7 +49,13 @@ struct GreenletInfo {
   bool main = false;  // the thread's own greenlet: never started
   std::uint64_t started_by = 0;
   std::chrono::nanoseconds age{};  // since it was started (to the coarse clock's few ms)
-  std::string backtrace;           // with greenlet_stacks, for suspended greenlets
+  // Its stack's size and how deep it has been used (bytes; 0 for the main greenlet's thread
+  // stack), to pick GEVENT_STACK_SIZE by. Counted in whole pages from the top, and a stack
+  // reused from the pool counts what earlier greenlets on it used: an upper bound, and the
+  // hub's largest is the deepest any greenlet went.
+  std::size_t stack_size = 0;
+  std::size_t stack_high_water = 0;
+  std::string backtrace;  // with greenlet_stacks, for suspended greenlets
 };
 
 std::string_view to_string(GreenletInfo::State state);

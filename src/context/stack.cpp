@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace gevent::context {
@@ -52,6 +53,18 @@ std::string_view to_string(GuardKind kind) {
       return "canary";
   }
   return "?";
+}
+
+GuardKind guard_kind_named(std::string_view name) {
+  if (name.empty()) return StackPool::best_guard_kind();
+  for (GuardKind kind : {GuardKind::madvise, GuardKind::mprotect, GuardKind::canary}) {
+    if (name != to_string(kind)) continue;
+    if (kind == GuardKind::madvise && StackPool::best_guard_kind() != GuardKind::madvise)
+      throw std::runtime_error(
+          "gevent: stack guard madvise: this kernel has no MADV_GUARD_INSTALL (Linux 6.13+)");
+    return kind;
+  }
+  throw std::invalid_argument("gevent: no stack guard kind named '" + std::string(name) + "'");
 }
 
 std::size_t StackPool::page_size() {
@@ -106,6 +119,16 @@ Stack StackPool::acquire(std::size_t size) {
   }
   ++in_use_;
   return stack;
+}
+
+std::size_t StackPool::high_water(const Stack& stack) {
+  if (!stack) return 0;
+  const std::size_t page = page_size();
+  std::vector<unsigned char> resident(stack.size / page);
+  if (::mincore(stack.base, stack.size, resident.data()) != 0) return 0;
+  const auto lowest =
+      std::find_if(resident.begin(), resident.end(), [](unsigned char flags) { return flags & 1; });
+  return static_cast<std::size_t>(resident.end() - lowest) * page;
 }
 
 void StackPool::release(Stack stack) {

@@ -22,6 +22,9 @@ using detail::Stack;
 enum class GuardKind { madvise, mprotect, canary };
 
 std::string_view to_string(GuardKind kind);
+// "madvise", "mprotect" or "canary"; empty: the best the kernel supports. Throws
+// std::invalid_argument for another name, std::runtime_error for madvise on a kernel without it.
+GuardKind guard_kind_named(std::string_view name);
 
 class StackPool {
  public:
@@ -49,6 +52,10 @@ class StackPool {
   static bool in_guard_page(const Stack& stack, const void* address);
   // False when a canary-protected stack's canary has been overwritten.
   static bool canary_intact(const Stack& stack);
+  // How deep `stack` has been used, in bytes: from its top down to its lowest page in memory
+  // (mincore). A page stays in memory once touched until the pool gives it back to the
+  // kernel, so a stack reused warm also counts what the greenlets before on it used.
+  static std::size_t high_water(const Stack& stack);
 
   static GuardKind best_guard_kind();
   static std::size_t page_size();

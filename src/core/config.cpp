@@ -30,6 +30,12 @@ std::size_t parse_size(std::string_view name, std::string_view text) {
   return value * scale;
 }
 
+std::string parse_stack_guard(std::string_view text) {
+  if (text == "madvise" || text == "mprotect" || text == "canary") return std::string(text);
+  throw std::invalid_argument("GEVENT_STACK_GUARD='" + std::string(text) +
+                              "': expected madvise, mprotect or canary");
+}
+
 std::string parse_resolver(std::string_view text) {
   if (text == "thread" || text == "ares" || text == "block") return std::string(text);
   throw std::invalid_argument("GEVENT_RESOLVER='" + std::string(text) +
@@ -121,6 +127,8 @@ Config from_environment() {
   if (const char* loop = std::getenv("GEVENT_LOOP"); loop && *loop) config.loop = loop;
   if (const char* size = std::getenv("GEVENT_STACK_SIZE"); size && *size)
     config.stack_size = parse_size("GEVENT_STACK_SIZE", size);
+  if (const char* guard = std::getenv("GEVENT_STACK_GUARD"); guard && *guard)
+    config.stack_guard = parse_stack_guard(guard);
   if (const char* kind = std::getenv("GEVENT_RESOLVER"); kind && *kind)
     config.resolver = parse_resolver(kind);
   if (const char* servers = std::getenv("GEVENTARES_SERVERS")) config.ares_servers = servers;

@@ -94,7 +94,8 @@ void Hub::destroy_current() {
 Hub::Hub()
     : thread_(std::this_thread::get_id()),
       loop_(loop::make_loop(config().loop, on_main_thread())),
-      stacks_(std::make_unique<context::StackPool>()),
+      stacks_(
+          std::make_unique<context::StackPool>(context::guard_kind_named(config().stack_guard))),
       main_(new RootGreenlet(*this, GreenletBase::Kind::main, 0)),
       hub_(new RootGreenlet(*this, GreenletBase::Kind::hub, kHubStackSize)),
       current_(main_.get()),

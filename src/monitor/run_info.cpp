@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "context/fiber.hpp"
+#include "context/stack.hpp"
 #include "core/hub_registry.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/util.hpp"
@@ -89,6 +90,10 @@ GreenletInfo describe(const GreenletBase& greenlet, const Hub& hub, const RunInf
   if (info.state == GreenletInfo::State::waiting)
     info.waiting_for = waiting_for(*greenlet.waiting_in);
   info.main = greenlet.kind() == GreenletBase::Kind::main;
+  if (!info.main) {
+    info.stack_size = greenlet.stack.size;
+    info.stack_high_water = context::StackPool::high_water(greenlet.stack);
+  }
   info.started_by = greenlet.started_by;
   if (greenlet.kind() == GreenletBase::Kind::spawned)
     info.age = now - detail::Clock::time_point(detail::Clock::duration(greenlet.started_at));
@@ -149,7 +154,8 @@ void write_greenlet(std::ostream& out, const GreenletInfo& g) {
       out << "the hub";
     else
       out << g.started_by;
-    out << " " << seconds(g.age) << " ago";
+    out << " " << seconds(g.age) << " ago, stack " << g.stack_high_water / 1024 << " of "
+        << g.stack_size / 1024 << " KiB used";
   }
   out << ": " << to_string(g.state);
   if (!g.waiting_for.empty()) out << " for " << g.waiting_for;

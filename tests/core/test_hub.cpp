@@ -293,6 +293,21 @@ TEST_F(HubFixture, StacksUseGuardPagesWithoutAMappingEach) {
               gevent::get_hub().stack_guard() == "mprotect");
 }
 
+// GEVENT_STACK_GUARD: the kind of guard a hub made after it is set uses, and an overflow into
+// that guard is still caught (RecursionPastTheStackIsCaught runs with the default kind).
+TEST_F(HubFixture, TheStackGuardKindCanBeChosen) {
+  gevent::Hub::destroy_current();
+  gevent::config().stack_guard = "mprotect";
+  struct Restore {
+    ~Restore() { gevent::config().stack_guard.clear(); }
+  } restore;
+  EXPECT_EQ(gevent::get_hub().stack_guard(), "mprotect");
+  EXPECT_EQ(gevent::spawn([] { return 7; }).get(), 7);
+  gevent::Hub::destroy_current();
+  gevent::config().stack_guard = "gutter";
+  EXPECT_THROW(gevent::get_hub(), std::invalid_argument);
+}
+
 int recurse(int depth) {
   volatile char frame[1024];
   frame[0] = static_cast<char>(depth);
@@ -318,6 +333,7 @@ namespace {
 
 TEST(ConfigDeathTest, AMalformedStackSizeVariableNamesItself) {
   gevent::testing::expect_config_rejects("GEVENT_STACK_SIZE", "12x", "GEVENT_STACK_SIZE='12x'");
+  gevent::testing::expect_config_rejects("GEVENT_STACK_GUARD", "none", "GEVENT_STACK_GUARD='none'");
 }
 
 TEST(ConfigDeathTest, StackSizeSuffixesAreUnderstood) {

@@ -135,6 +135,31 @@ TEST_F(RunInfoTest, NamesTheGreenletThatStartedEach) {
   gevent::killall({child, from_hub});
 }
 
+// Touches `bytes` of stack below the caller, then waits with that frame still on the stack.
+[[gnu::noinline]] void wait_deep(std::size_t bytes, gevent::Event& never) {
+  auto* block = static_cast<volatile char*>(__builtin_alloca(bytes));
+  for (std::size_t i = 0; i < bytes; i += 512) block[i] = 1;
+  never.wait();
+  asm volatile("" ::: "memory");
+}
+
+TEST_F(RunInfoTest, GivesEachGreenletsStackHighWaterMark) {
+  constexpr std::size_t kDeep = 64 * 1024;
+  gevent::Event never;
+  gevent::Greenlet<void> deep{[&] { wait_deep(kDeep, never); }};
+  deep.set_name("deep");
+  deep.start();
+  gevent::sleep(10ms);
+  const auto hub = gevent::run_info()[0];
+  const auto& info = find(hub, "deep");
+  EXPECT_GE(info.stack_size, gevent::config().stack_size);
+  EXPECT_GE(info.stack_high_water, kDeep);
+  EXPECT_LE(info.stack_high_water, info.stack_size);
+  EXPECT_EQ(find(hub, "MainGreenlet").stack_high_water, 0u);  // the thread's own stack
+  EXPECT_NE(gevent::format_run_info().find("\"deep\", started by"), std::string::npos);
+  deep.kill();
+}
+
 TEST_F(RunInfoTest, UnwindsASuspendedGreenletsStack) {
   FiveWaits five;
   const auto hubs = gevent::run_info();
