@@ -10,15 +10,15 @@
 # Run as root, each installs the Debian packages it needs first (apt-get).
 
 DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3 libbenchmark-dev curl \
-  libcurl4-openssl-dev libpq-dev libhiredis-dev postgresql redis-server libunwind-dev
+  libcurl4-openssl-dev libpq-dev libhiredis-dev postgresql redis-server libunwind-dev gdb
 DEB_BENCH := python3-gevent wrk nginx-light
 
-.PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan test-fuzz format clean
+.PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan test-gdb test-fuzz format clean
 
 run: release
 	build/bin/wsgi_hello
 
-test: test-release test-asan test-tsan test-fuzz
+test: test-release test-asan test-tsan test-gdb test-fuzz
 
 bench: release deps-bench
 	build/bin/bench_core
@@ -45,6 +45,13 @@ test-asan: asan
 
 test-tsan: tsan
 	ctest --preset tsan -j2
+
+# tools/gdb/gevent.py on a live process and on a core file, in the debug preset (only the
+# library and the program it debugs are built there).
+test-gdb: deps
+	cmake --preset debug > /dev/null
+	cmake --build --preset debug --target gdb_target
+	ctest --preset debug -R '^monitor\.gdb$$'
 
 # Brief libFuzzer runs (clang, ASan+UBSan) over the committed corpora: the HTTP parser alone,
 # then whole WSGIServer connections.
