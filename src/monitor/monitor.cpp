@@ -19,11 +19,14 @@
 #include "gevent/config.hpp"
 #include "gevent/detail/greenlet_base.hpp"
 #include "monitor/probe.hpp"
+#include "monitor/source_lines.hpp"
 #include "monitor/thread_backtrace.hpp"
 
 namespace gevent {
 namespace detail {
 namespace {
+
+constexpr int kMaxFrames = 32;
 
 // What the monitor remembers of a hub between two looks.
 struct Watched {
@@ -169,9 +172,10 @@ class Monitor {
     report.greenlet_id = running ? running->id() : 0;
     const bool main = running && running->kind() == GreenletBase::Kind::main;
     std::string where;
+    SourceLines lines;
     if (const auto in = read_syscall(probe.tid)) {
       where = "; its thread is in system call " + std::to_string(in->number);
-      report.backtrace = unwind(in->registers, nullptr);
+      report.backtrace = unwind(in->registers, nullptr, kMaxFrames, &lines);
       // The thread is stuck in the call: the greenlet it runs cannot end while we look.
       if (running && running->custom_name()) report.greenlet_name = running->custom_name();
     } else {
@@ -179,7 +183,7 @@ class Monitor {
       // into it, not into freed memory.
       static ThreadSample* const sample = new ThreadSample;
       if (sample_thread(probe.thread, probe.tid, *sample, 100)) {
-        report.backtrace = unwind(sample->registers, sample);
+        report.backtrace = unwind(sample->registers, sample, kMaxFrames, &lines);
         report.greenlet_name = sample->greenlet_name;
       } else {
         where = "; its thread did not answer the sampling signal";

@@ -12,6 +12,7 @@
 #include "core/hub_registry.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/util.hpp"
+#include "monitor/source_lines.hpp"
 #include "monitor/thread_backtrace.hpp"
 
 namespace gevent {
@@ -72,17 +73,17 @@ GreenletInfo::State state_of(const GreenletBase& greenlet, const Hub& hub) {
   return greenlet.waiting_in ? State::waiting : State::suspended;
 }
 
-std::string backtrace_of(const GreenletBase& greenlet, int max_frames) {
+std::string backtrace_of(const GreenletBase& greenlet, int max_frames, detail::SourceLines& lines) {
   const context::SuspendedAt at = context::suspended_at(greenlet);
   detail::Registers registers;
   registers.ip = at.ip;
   registers.sp = at.sp;
   registers.bp = at.bp;
-  return detail::unwind(registers, nullptr, max_frames);
+  return detail::unwind(registers, nullptr, max_frames, &lines);
 }
 
 GreenletInfo describe(const GreenletBase& greenlet, const Hub& hub, const RunInfoOptions& options,
-                      detail::Clock::time_point now) {
+                      detail::Clock::time_point now, detail::SourceLines* lines) {
   GreenletInfo info;
   info.id = greenlet.id();
   info.name = greenlet.name();
@@ -100,8 +101,8 @@ GreenletInfo describe(const GreenletBase& greenlet, const Hub& hub, const RunInf
   const bool suspended = info.state == GreenletInfo::State::ready ||
                          info.state == GreenletInfo::State::waiting ||
                          info.state == GreenletInfo::State::suspended;
-  if (options.greenlet_stacks && suspended && greenlet.context)
-    info.backtrace = backtrace_of(greenlet, options.max_frames);
+  if (lines && suspended && greenlet.context)
+    info.backtrace = backtrace_of(greenlet, options.max_frames, *lines);
   return info;
 }
 
@@ -113,9 +114,12 @@ HubInfo describe_this_hub(const RunInfoOptions& options) {
   info.backend = hub.backend();
   info.counters = hub.counters();
   const auto now = detail::coarse_now();
-  info.greenlets.push_back(describe(hub.main_greenlet(), hub, options, now));
+  std::optional<detail::SourceLines> lines;
+  if (options.greenlet_stacks) lines.emplace();
+  detail::SourceLines* stacks = lines ? &*lines : nullptr;  // null: no backtraces
+  info.greenlets.push_back(describe(hub.main_greenlet(), hub, options, now, stacks));
   for (const GreenletBase* g = hub.first_live(); g; g = g->live_next)
-    info.greenlets.push_back(describe(*g, hub, options, now));
+    info.greenlets.push_back(describe(*g, hub, options, now, stacks));
   return info;
 }
 
@@ -132,8 +136,10 @@ HubInfo silent_hub(pid_t tid, const RunInfoOptions& options) {
   info.answered = false;
   if (const auto in = detail::read_syscall(tid)) {
     info.thread_state = "in system call " + std::to_string(in->number);
-    if (options.greenlet_stacks)
-      info.thread_backtrace = detail::unwind(in->registers, nullptr, options.max_frames);
+    if (options.greenlet_stacks) {
+      detail::SourceLines lines;
+      info.thread_backtrace = detail::unwind(in->registers, nullptr, options.max_frames, &lines);
+    }
   } else {
     info.thread_state = "running";
   }

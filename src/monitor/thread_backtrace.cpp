@@ -1,5 +1,7 @@
 #include "monitor/thread_backtrace.hpp"
 
+#include "monitor/source_lines.hpp"
+
 #include <dlfcn.h>
 #include <libunwind-ptrace.h>
 #include <libunwind.h>
@@ -215,7 +217,8 @@ int get_proc_name(unw_addr_space_t as, unw_word_t ip, char* buf, std::size_t siz
   return libunwind().get_proc_name(as, ip, buf, size, offset, static_cast<Walk*>(arg)->upt);
 }
 
-std::string frame_line(int index, std::uint64_t ip, unw_addr_space_t as, Walk& walk) {
+std::string frame_line(int index, std::uint64_t ip, unw_addr_space_t as, Walk& walk,
+                       SourceLines* lines) {
   char name[512] = "??";
   unw_word_t offset = 0;
   // A return address points after its call: the call itself is one byte before.
@@ -236,7 +239,11 @@ std::string frame_line(int index, std::uint64_t ip, unw_addr_space_t as, Walk& w
   char address[64];
   std::snprintf(address, sizeof address, "#%d 0x%016llx ", index,
                 static_cast<unsigned long long>(ip));
-  return address + std::string(function) + "+" + std::to_string(offset) + " (" + object + ")\n";
+  std::string text =
+      address + std::string(function) + "+" + std::to_string(offset) + " (" + object + ")";
+  if (lines)
+    if (std::string source = lines->at(call_site); !source.empty()) text += " at " + source;
+  return text + "\n";
 }
 
 // --- the sampling signal ---
@@ -335,7 +342,8 @@ void prepare_unwinder() {
   unwind(registers, nullptr, 1);
 }
 
-std::string unwind(const Registers& registers, const ThreadSample* sample, int max_frames) {
+std::string unwind(const Registers& registers, const ThreadSample* sample, int max_frames,
+                   SourceLines* lines) {
   const Libunwind& lib = libunwind();
   if (!lib.loaded || registers.ip == 0 || registers.sp == 0) return {};
   unw_accessors_t accessors{};
@@ -356,7 +364,7 @@ std::string unwind(const Registers& registers, const ThreadSample* sample, int m
     for (int i = 0; i < max_frames; ++i) {
       unw_word_t ip = 0;
       if (lib.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
-      frames += frame_line(i, ip, as, walk);
+      frames += frame_line(i, ip, as, walk, lines);
       if (lib.step(&cursor) <= 0) break;
     }
   }

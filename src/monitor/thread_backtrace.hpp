@@ -42,8 +42,12 @@ bool sample_thread(pthread_t thread, pid_t tid, ThreadSample& into, int patience
 // addresses with), so that the first report does not open descriptors.
 void prepare_unwinder();
 
-// "#0 0x7f... name+off (object)\n..." from the registers, reading memory from `sample` where
-// it holds a copy and from the live process elsewhere. Empty when libunwind cannot be loaded.
-std::string unwind(const Registers& registers, const ThreadSample* sample, int max_frames = 32);
+class SourceLines;
+
+// "#0 0x7f... name+off (object) at file.cpp:42\n..." from the registers, reading memory from
+// `sample` where it holds a copy and from the live process elsewhere; file:line where `lines`
+// finds them. Empty when libunwind cannot be loaded.
+std::string unwind(const Registers& registers, const ThreadSample* sample, int max_frames = 32,
+                   SourceLines* lines = nullptr);
 
 }  // namespace gevent::detail

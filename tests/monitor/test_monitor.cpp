@@ -120,6 +120,10 @@ TEST_F(MonitorTest, AnUnpatchedSleepIsReportedAndTakesItsFullTime) {
   EXPECT_NE(found[0].backtrace.find("sleep"), std::string::npos) << found[0].backtrace;
   EXPECT_NE(found[0].backtrace.find("sleep_without_the_hub"), std::string::npos)
       << found[0].backtrace;
+  if (GEVENT_TEST_DEBUG_INFO) {  // file:line from the test's own line table
+    EXPECT_NE(found[0].backtrace.find(" at " __FILE__ ":"), std::string::npos)
+        << found[0].backtrace;
+  }
 }
 
 TEST_F(MonitorTest, ABusyButCooperativeHubIsNotReported) {

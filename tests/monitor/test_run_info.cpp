@@ -166,6 +166,9 @@ TEST_F(RunInfoTest, UnwindsASuspendedGreenletsStack) {
   ASSERT_EQ(hubs.size(), 1u);
   const std::string& frames = find(hubs[0], "reader").backtrace;
   EXPECT_NE(frames.find("wait_for_a_byte"), std::string::npos) << frames;
+  if (GEVENT_TEST_DEBUG_INFO) {  // file:line from the test's own line table
+    EXPECT_NE(frames.find(" at " __FILE__ ":"), std::string::npos) << frames;
+  }
   EXPECT_NE(frames.find("#0 "), std::string::npos) << frames;
   EXPECT_TRUE(find(hubs[0], "MainGreenlet").backtrace.empty());  // running: not unwound
 
