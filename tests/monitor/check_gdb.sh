@@ -28,7 +28,8 @@ check() {  # check <what> <output>
   expect "$1" "$2" '^  greenlet 2 "sleeper": waiting for sleep$'
   # greenlet 1's stack, through the library's frames down to the program's own
   expect "$1" "$2" '^#[0-9]+ +0x[0-9a-f]+ in gevent::Hub::switch_out'
-  expect "$1" "$2" '^#[0-9]+ +0x[0-9a-f]+ in wait_for_a_byte.* at .*gdb_target.cpp:[0-9]+$'
+  expect "$1" "$2" '^#[0-9]+ +0x[0-9a-f]+ in wait_for_a_byte'
+  expect "$1" "$2" '^#[0-9]+ +0x[0-9a-f]+ in .* at .*/gdb_target\.cpp:[0-9]+$'
   expect "$1" "$2" '^#[0-9]+ +0x[0-9a-f]+ in gevent::detail::sleep'
 }
 
