@@ -4,6 +4,8 @@
 #include <elfutils/libdwfl.h>
 #include <unistd.h>
 
+#include "monitor/dl_symbol.hpp"
+
 namespace gevent::detail {
 namespace {
 
@@ -26,12 +28,6 @@ struct Libdw {
 int no_separate_debuginfo(Dwfl_Module*, void**, const char*, Dwarf_Addr, const char*, const char*,
                           GElf_Word, char**) {
   return -1;
-}
-
-template <class F>
-void resolve(void* library, const char* name, F& into, bool& ok) {
-  into = reinterpret_cast<F>(::dlsym(library, name));
-  ok = ok && into != nullptr;
 }
 
 const Libdw& libdw() {

@@ -1,5 +1,6 @@
 #include "monitor/thread_backtrace.hpp"
 
+#include "monitor/dl_symbol.hpp"
 #include "monitor/source_lines.hpp"
 
 #include <dlfcn.h>
@@ -55,12 +56,6 @@ struct Libunwind {
                              void*) = nullptr;
   bool loaded = false;
 };
-
-template <class F>
-void resolve(void* library, const char* name, F& into, bool& ok) {
-  into = reinterpret_cast<F>(::dlsym(library, name));
-  ok = ok && into != nullptr;
-}
 
 const Libunwind& libunwind() {
   static const Libunwind loaded = [] {
