@@ -114,8 +114,11 @@ int parse_signal(std::string_view name, std::string_view text) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), signal);
     if (error != std::errc() || end != text.data() + text.size()) signal = 0;
   }
+  // Not one the loops need (SIGCHLD: child watchers), nor one glibc keeps for itself (those
+  // between the standard signals and SIGRTMIN).
   const bool usable = signal > 0 && signal < NSIG && signal != SIGKILL && signal != SIGSTOP &&
-                      signal != SIGSEGV && signal != monitor::sample_signal();
+                      signal != SIGSEGV && signal != SIGCHLD &&
+                      (signal < 32 || signal >= SIGRTMIN) && signal != monitor::sample_signal();
   if (!usable)
     throw std::invalid_argument(std::string(name) + "='" + std::string(text) +
                                 "': expected a signal the process can catch, such as SIGUSR2");

@@ -113,8 +113,8 @@ Hub::Hub()
     probe_ = std::make_unique<detail::HubProbe>();
     probe_->beat(0, main_.get());
   }
-  detail::register_hub(*this);
   if (config().dump_signal) detail::arm_dump_signal(config().dump_signal);
+  detail::register_hub(*this);  // last: a constructor that throws leaves no dangling entry
 }
 
 Hub::~Hub() {

@@ -1,7 +1,9 @@
 // Hub::reinit: making this thread's hub usable in a forked child.
 #include <new>
 
+#include "gevent/config.hpp"
 #include "gevent/hub.hpp"
+#include "monitor/dump_signal.hpp"
 
 namespace gevent {
 
@@ -9,6 +11,7 @@ void Hub::reinit() {
   loop_->reinit();
   reset_threadsafe_state_after_fork();
   for (const auto& service : services_) service->after_fork_in_child();
+  if (config().dump_signal) detail::arm_dump_signal(config().dump_signal);  // a new thread
 }
 
 // Only the forking thread lives on in the child. Another thread that held the mutex at the

@@ -4,6 +4,7 @@
 #include "gevent/util.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "gevent/config.hpp"
 #include "gevent/gevent.hpp"
+#include "gevent/os.hpp"
 #include "gevent/threadpool.hpp"
 #include "support/harness.hpp"
 
@@ -264,6 +266,36 @@ class CapturedStderr {
   int saved_;
 };
 
+#if !GEVENT_TSAN  // TSan does not support fork in a threaded program (tests/io/test_fork.cpp)
+// A forked child has no dump thread of the parent's: Hub::reinit() starts its own, on a pipe
+// of its own. (The test after this one checks that the parent's thread still answers.)
+TEST_F(DumpSignalTest, AForkedChildPrintsItsOwnRunInfo) {
+  gevent::config().dump_signal = SIGUSR2;
+  struct Restore {
+    ~Restore() { gevent::config().dump_signal = 0; }
+  } restore;
+  const pid_t pid = gevent::fork();
+  if (pid == 0) {
+    ::alarm(10);  // a child that hangs must not outlive the test
+    int code = 1;
+    {
+      CapturedStderr captured;
+      ::kill(::getpid(), SIGUSR2);
+      const std::string own = "hub of thread " + std::to_string(::gettid());
+      for (int i = 0; i < 500 && code != 0; ++i) {
+        gevent::sleep(10ms);
+        if (captured.text().find(own) != std::string::npos) code = 0;
+      }
+    }
+    ::_exit(code);
+  }
+  ASSERT_GT(pid, 0);
+  const auto [reaped, status] = gevent::os::waitpid(pid);
+  EXPECT_EQ(reaped, pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+}
+#endif
+
 TEST_F(DumpSignalTest, TheSignalPrintsRunInfoOnStderr) {
   FiveWaits five;
   const std::string reader_line = "\"reader\", started by";
@@ -294,7 +326,7 @@ TEST(DumpSignalConfigDeathTest, TheVariableIsReadAndChecked) {
         },
         ::testing::ExitedWithCode(0), "")
         << form;
-  for (const char* bad : {"SIGKILL", "USR3", "0", "65", "12x"})
+  for (const char* bad : {"SIGKILL", "SIGCHLD", "USR3", "0", "32", "65", "12x"})
     gevent::testing::expect_config_rejects(
         "GEVENT_DUMP_SIGNAL", bad, ("GEVENT_DUMP_SIGNAL='" + std::string(bad) + "'").c_str());
 }

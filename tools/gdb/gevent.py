@@ -103,6 +103,8 @@ def _waiting_for(greenlet):
     text = topic["what"].string()
     subject = SUBJECTS[int(topic["subject"])]
     which = int(topic["which"])
+    if subject in ("fd", "pid") and which >= 1 << 63:
+        which -= 1 << 64  # stored as uintptr_t: -1 is waitpid's "any child"
     if subject == "object":
         text += " at %#x" % which
     elif subject == "fd":
