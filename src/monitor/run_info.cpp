@@ -220,10 +220,11 @@ std::vector<HubInfo> run_info(const RunInfoOptions& options) {
   std::vector<HubInfo> hubs;
   if (own) hubs.push_back(describe_this_hub(options));
   const auto deadline = std::chrono::steady_clock::now() + options.patience;
-  for (auto& [tid, request] : asked) {
-    std::unique_lock lock(request->mutex);
-    request->answered.wait_until(lock, deadline, [&] { return request->answer.has_value(); });
-    hubs.push_back(request->answer ? std::move(*request->answer) : silent_hub(tid, options));
+  for (auto& [tid, asked_hub] : asked) {
+    Request& request = *asked_hub;  // a plain reference: clang 14 cannot capture a binding
+    std::unique_lock lock(request.mutex);
+    request.answered.wait_until(lock, deadline, [&] { return request.answer.has_value(); });
+    hubs.push_back(request.answer ? std::move(*request.answer) : silent_hub(tid, options));
   }
   return hubs;
 }
