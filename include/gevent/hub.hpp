@@ -141,6 +141,8 @@ class Hub {
   // --- used by the core (gevent::detail); not for applications ---
   detail::GreenletBase& current_greenlet() const { return *current_; }
   detail::GreenletBase& main_greenlet() const { return *main_; }
+  // The task (gevent/aio.hpp) the current greenlet runs, if it is an aio runner; else null.
+  detail::TaskUnit* current_task() const { return current_->running_task; }
   bool in_hub() const { return current_ == hub_.get(); }
   std::thread::id thread_id() const { return thread_; }
   void schedule(detail::GreenletBase& greenlet) { schedule_into(ready_, greenlet); }
@@ -184,6 +186,20 @@ class Hub {
     return switch_out_nothrow();
   }
   [[noreturn]] static void throw_blocking_in_hub(const char* what);
+  // For run queue entries other than greenlets and callbacks (aio's tasks): queues `node`,
+  // whose run_ready the hub calls in its turn.
+  void post(detail::ReadyNode& node) { ready_.push(&node); }
+  // Takes the next entry of the run queue if it is of the kind run by `run` (its run_ready),
+  // for a greenlet that runs several such entries in a row: aio's runner.
+  detail::ReadyNode* take_ready_if(void (*run)(detail::ReadyNode*)) {
+    const detail::ReadyNode* next = ready_.front();
+    return next && next->run_ready == run ? ready_.pop() : nullptr;
+  }
+  // Removes every entry of that kind from the run queue: their owner is going away.
+  void drop_ready_of_kind(void (*run)(detail::ReadyNode*));
+  // From the hub, while running a run queue entry: switches into `greenlet` (suspended in
+  // switch_out, not queued) now, as its own turn would.
+  void resume_now(detail::GreenletBase& greenlet) { switch_into(greenlet); }
   void add_timer(detail::TimerNode& node, Duration after);
   void cancel_timer(detail::TimerNode& node) { timers_.cancel(node); }
   void on_greenlet_started(detail::GreenletBase& greenlet);
@@ -247,6 +263,7 @@ class Hub {
   }
   detail::HubService& add_service(std::size_t key,
                                   std::unique_ptr<detail::HubService> (*make)(Hub&));
+  void shut_down_services();
   void destroy_services();
   bool await_threadsafe_callbacks_briefly();
 

@@ -6,6 +6,8 @@
 //     slow_operation();
 //   } catch (const gevent::Timeout& t) { ... }
 //
+// Started inside a task (gevent/aio.hpp), the limit is the task's: it is thrown where the task
+// awaits, or inside the blocking call the task is in.
 // A greenlet that never waits cannot be interrupted (there is no switch point to throw at).
 // The object thrown is a copy that carries the original's identity: t.is(timeout) tells
 // whether the expiry caught is this scope's own or an enclosing one's. Like GreenletExit it
@@ -22,6 +24,7 @@
 
 #include "gevent/detail/greenlet_base.hpp"
 #include "gevent/detail/ref.hpp"
+#include "gevent/detail/task_unit.hpp"
 #include "gevent/detail/timer_node.hpp"
 #include "gevent/duration.hpp"
 
@@ -62,7 +65,10 @@ class Timeout {
     Timeout* owner;
   } node_;
   Hub* hub_ = nullptr;
-  detail::Ref<detail::GreenletBase> target_;  // kept alive while the limit is armed
+  // Whom the expiry is thrown into, kept alive while the limit is armed: a greenlet, or the
+  // task (gevent/aio.hpp) that started the limit.
+  detail::Ref<detail::GreenletBase> target_;
+  detail::Ref<detail::TaskUnit> target_task_;
   std::optional<Duration> seconds_;
   std::exception_ptr exception_;  // thrown at expiry instead of a copy of this, if set
   std::uint64_t id_;

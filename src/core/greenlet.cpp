@@ -8,12 +8,12 @@
 #include "core/report.hpp"
 #include "gevent/config.hpp"
 #include "gevent/detail/greenlet_base.hpp"
+#include "gevent/detail/pending.hpp"
 #include "gevent/detail/waiter.hpp"
 #include "gevent/exceptions.hpp"
 #include "gevent/hub.hpp"
 
 namespace gevent::detail {
-namespace {
 
 bool is_greenlet_exit(const std::exception_ptr& exception) {
   try {
@@ -24,6 +24,8 @@ bool is_greenlet_exit(const std::exception_ptr& exception) {
     return false;
   }
 }
+
+namespace {
 
 // A greenlet running a std::function: what link() spawns for each callback.
 class FunctionGreenlet final : public GreenletBase {
@@ -151,25 +153,29 @@ void GreenletBase::check_thread(const char* what) const {
                            "greenlet (or after that hub was destroyed)");
 }
 
-void GreenletBase::start() {
-  check_thread("start");
-  if (started_ || state_ == State::dead || kind_ != Kind::spawned) return;
+// Whether the greenlet is started now (not before, not dead, not main or the hub).
+bool GreenletBase::mark_started(const char* what) {
+  check_thread(what);
+  if (started_ || state_ == State::dead || kind_ != Kind::spawned) return false;
   started_ = true;
   state_ = State::scheduled;
   add_ref();  // a started greenlet keeps itself alive until it has run
   hub_->on_greenlet_started(*this);
-  hub_->schedule(*this);
+  return true;
+}
+
+void GreenletBase::start() {
+  if (mark_started("start")) hub_->schedule(*this);
 }
 
 void GreenletBase::start_later(Duration delay) {
-  check_thread("start_later");
-  if (started_ || state_ == State::dead || kind_ != Kind::spawned) return;
-  started_ = true;
-  state_ = State::scheduled;
-  add_ref();
-  hub_->on_greenlet_started(*this);
+  if (!mark_started("start_later")) return;
   extras().start_timer = std::make_unique<StartTimer>(*this);
   hub_->add_timer(*extras().start_timer, delay);
+}
+
+void GreenletBase::start_now() {
+  if (mark_started("start_now")) hub_->resume_now(*this);
 }
 
 bool GreenletBase::join(MaybeDuration timeout) {
@@ -198,24 +204,13 @@ void GreenletBase::kill(std::exception_ptr exception, bool block, MaybeDuration 
 
 void GreenletBase::throw_into(std::exception_ptr exception) {
   if (state_ == State::dead) return;
-  if (!pending_) {
-    pending_ = std::move(exception);
-  } else if (is_greenlet_exit(exception)) {
-    pending_ = std::move(exception);  // a kill ends the greenlet: what else was due is moot
-    if (extras_) extras_->more_pending.clear();
-  } else if (!is_greenlet_exit(pending_)) {
-    extras().more_pending.push_back(std::move(exception));
-  }
+  add_pending(pending_, std::move(exception),
+              [this]() -> std::vector<std::exception_ptr>& { return extras().more_pending; });
   hub_->schedule(*this);
 }
 
 std::exception_ptr GreenletBase::take_pending_slow() {
-  std::exception_ptr now = std::exchange(pending_, nullptr);
-  if (now && extras_ && !extras_->more_pending.empty()) {
-    pending_ = std::move(extras_->more_pending.front());
-    extras_->more_pending.erase(extras_->more_pending.begin());
-  }
-  return now;
+  return take_first_pending(pending_, extras_ ? &extras_->more_pending : nullptr);
 }
 
 // The frames of a finished greenlet are never unwound (its fiber just stops), so nothing

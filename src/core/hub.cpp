@@ -126,6 +126,7 @@ Hub::~Hub() {
     if (this_thread_ == this) this_thread_ = nullptr;
     return;
   }
+  shut_down_services();
   kill_live_greenlets();
   destroy_services();  // a pool joins its threads and may queue wake-ups: before the queue goes
   discard_ready_queue();
@@ -155,6 +156,17 @@ detail::HubService& Hub::add_service(std::size_t key,
   return *services_.back();
 }
 
+// A service made meanwhile (by another's shutdown) is told too: the loop runs to its end.
+void Hub::shut_down_services() {
+  for (std::size_t i = 0; i < services_.size(); ++i) {
+    try {
+      services_[i]->before_hub_shutdown();
+    } catch (...) {
+      detail::report_exception("hub shutdown", std::current_exception());
+    }
+  }
+}
+
 // Newest first: a service made while another was being made (that one needed it) goes later.
 void Hub::destroy_services() {
   services_closed_ = true;
@@ -179,6 +191,15 @@ void Hub::discard_ready_queue() {
     auto& greenlet = static_cast<GreenletBase&>(*node);
     greenlet.set_queued(false);
     if (greenlet.dequeue_drops_ref()) greenlet.release();
+  }
+}
+
+void Hub::drop_ready_of_kind(void (*run)(detail::ReadyNode*)) {
+  for (detail::ReadyQueue* queue : {&ready_, &after_poll_}) {
+    detail::ReadyQueue kept;
+    while (detail::ReadyNode* node = queue->pop())
+      if (node->run_ready != run) kept.push(node);
+    queue->append(kept);
   }
 }
 

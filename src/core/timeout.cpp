@@ -48,7 +48,8 @@ void Timeout::start() {
   if (hub.in_hub()) throw BlockingSwitchOutError("gevent: a Timeout cannot be started in the hub");
   cancel();
   hub_ = &hub;
-  target_ = detail::Ref<detail::GreenletBase>(&hub.current_greenlet());
+  target_task_ = detail::Ref<detail::TaskUnit>(hub.current_task());
+  target_ = detail::Ref<detail::GreenletBase>(target_task_ ? nullptr : &hub.current_greenlet());
   node_.fire = &Timeout::expire;
   hub.add_timer(node_, *seconds_);
 }
@@ -64,8 +65,12 @@ MaybeDuration Timeout::seconds() const {
 
 void Timeout::expire(detail::TimerNode& node) {
   Timeout& self = *static_cast<Node&>(node).owner;
-  self.target_->throw_into(self.exception_ ? self.exception_
-                                           : std::make_exception_ptr(Timeout(self)));
+  std::exception_ptr expiry =
+      self.exception_ ? self.exception_ : std::make_exception_ptr(Timeout(self));
+  if (self.target_task_)
+    self.target_task_->interrupt(std::move(expiry));
+  else
+    self.target_->throw_into(std::move(expiry));
 }
 
 void Timeout::describe() {

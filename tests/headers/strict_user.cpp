@@ -1,5 +1,6 @@
 // Code a user might write, compiled (not run) with the warnings a strict project turns on:
 // the templates of the public headers must instantiate without a warning of their own.
+#include <gevent/aio.hpp>
 #include <gevent/gevent.hpp>
 #include <gevent/monkey.hpp>
 #include <gevent/pywsgi.hpp>
@@ -48,6 +49,32 @@ int twice(int x) { return 2 * x; }
   pool.map(twice, std::vector<int>{1, 2});
   gevent::ThreadPool threads{2};
   threads.apply(twice, 3);
+}
+
+gevent::aio::Task<long> tasks_beside_greenlets(gevent::Event& event, gevent::Greenlet<int> g) {
+  co_await event;
+  co_await gevent::aio::sleep(1ms);
+  long n = co_await g;
+  gevent::AsyncResult<short> small;
+  small.set(short{1});
+  n += co_await small;
+  n += co_await gevent::aio::run_in_greenlet(twice, 2);
+  n += co_await gevent::aio::to_thread(twice, 3);
+  auto child = gevent::aio::spawn(gevent::aio::run_in_greenlet(twice, 4));
+  n += co_await child;
+  co_return n;
+}
+
+[[maybe_unused]] void tasks() {
+  gevent::Event event;
+  auto g = gevent::spawn(twice, 1);
+  long n = gevent::aio::wait(tasks_beside_greenlets(event, g));
+  auto future = gevent::aio::spawn(tasks_beside_greenlets(event, g));
+  future.kill();
+  n += future.get(1s);
+  gevent::joinall(std::vector{future});
+  gevent::aio::as_greenlet(tasks_beside_greenlets(event, g)).join();
+  (void)n;
 }
 
 }  // namespace

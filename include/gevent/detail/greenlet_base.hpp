@@ -22,6 +22,7 @@ class Hub;
 namespace gevent::detail {
 
 struct GreenletExtras;
+class TaskUnit;
 class Waiter;
 
 class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber {
@@ -81,6 +82,9 @@ class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber
 
   void start();
   void start_later(Duration delay);
+  // From the hub, while it runs a run queue entry: starts the greenlet and switches into it at
+  // once, in that entry's turn (aio's runners).
+  void start_now();
   bool join(MaybeDuration timeout);
   void kill(std::exception_ptr exception, bool block, MaybeDuration timeout);
   // Link callbacks: `link` runs each in a new greenlet (it may block), `rawlink` in the hub
@@ -123,6 +127,7 @@ class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber
   void finish(std::exception_ptr outcome) noexcept;
   void record_outcome(std::exception_ptr exception);
   void cancel_start_timer();
+  bool mark_started(const char* what);
   GreenletExtras& extras();
 
   // What a switch to the greenlet reads comes first, with the bases: a server's thousand
@@ -151,6 +156,9 @@ class alignas(64) GreenletBase : public Linkable, public ReadyNode, public Fiber
   const Waiter* waiting_in = nullptr;
   std::uint64_t started_by = 0;
   std::int64_t started_at = 0;
+  // On a runner greenlet of gevent::aio: the task it runs now (also while the task is inside
+  // a blocking gevent call), else null. See gevent/detail/task_unit.hpp.
+  TaskUnit* running_task = nullptr;
 };
 
 }  // namespace gevent::detail

@@ -1,6 +1,7 @@
 // Per-hub services: the fd table, the resolver, the thread pool, and whatever else a layer
 // keeps once per hub. One mechanism for all of them (Hub::service<T>()):
 //   - created on first use, as T(Hub&), on the hub's thread;
+//   - told first when the hub is being destroyed (before_hub_shutdown);
 //   - destroyed by the hub in the reverse order of their creation, after its greenlets are
 //     gone and before its loop (a service that needs another asks for it in its constructor,
 //     so that the other outlives it);
@@ -18,6 +19,11 @@ class HubService {
   HubService(const HubService&) = delete;
   HubService& operator=(const HubService&) = delete;
   virtual ~HubService() = default;
+
+  // When the hub is being destroyed, on its main greenlet, before its greenlets are killed:
+  // the hub still runs, so work the service keeps (aio's tasks) can be cancelled and waited
+  // for. Called on each service in creation order.
+  virtual void before_hub_shutdown() {}
 
   // In a forked child, on the forking thread's hub: the kernel objects and threads the
   // service shared with the parent are not its own any more.

@@ -1,0 +1,244 @@
+#include <utility>
+
+#include "aio/task_service.hpp"
+#include "core/report.hpp"
+#include "gevent/detail/aio_task_core.hpp"
+#include "gevent/detail/greenlet_base.hpp"
+#include "gevent/detail/pending.hpp"
+#include "gevent/detail/waiter.hpp"
+#include "gevent/exceptions.hpp"
+#include "gevent/hub.hpp"
+
+namespace gevent::detail {
+namespace {
+
+// Symmetric transfers left before the next one goes through the run queue. 64 keeps a chain
+// of immediately completing awaits to a few dozen frames at -O0.
+constexpr int kTransferBudget = 64;
+thread_local int transfers_left = kTransferBudget;
+
+TaskService& service_of(Hub& hub) { return hub.service<TaskService>(); }
+
+}  // namespace
+
+TaskCore::TaskCore(Hub& hub) : hub_(hub), id_(hub.next_greenlet_id()) {
+  run_ready = &TaskService::run_task_node;
+}
+
+TaskCore::~TaskCore() {
+  if (outcome_ && !exited_ && !observed_)
+    report_exception(name() + " (its exception was never retrieved)", outcome_);
+}
+
+void TaskCore::start(std::coroutine_handle<> root) {
+  root_ = resume_at_ = root;
+  service_of(hub_).on_started(*this);
+  queue();
+}
+
+void TaskCore::queue() noexcept {
+  state_ = State::queued;
+  hub_.post(*this);
+}
+
+void TaskCore::run_on(GreenletBase& runner) {
+  Ref<TaskCore> keep(this);                          // finish() drops the scheduler's reference
+  if (!std::exchange(started_, true) && pending_) {  // cancelled before it ever ran
+    finish(take_first_pending(pending_, &more_pending_));
+    return;
+  }
+  state_ = State::running;
+  runner_ = &runner;
+  runner.running_task = this;
+  transfers_left = kTransferBudget;
+  resume_at_.resume();
+  runner.running_task = nullptr;
+  runner_ = nullptr;
+  if (root_finished_) finish(take_result(root_));
+  adopt_runner_pending(runner);
+}
+
+// Kills and Timeouts thrown into the runner while the task was in a blocking call there, and
+// not thrown yet (a second one behind the first), are the task's: due at its next await.
+void TaskCore::adopt_runner_pending(GreenletBase& runner) {
+  while (std::exception_ptr left = runner.take_pending())
+    if (state_ != State::done)
+      add_pending(pending_, std::move(left),
+                  [this]() -> std::vector<std::exception_ptr>& { return more_pending_; });
+}
+
+void TaskCore::finish(std::exception_ptr outcome) noexcept {
+  Ref<TaskCore> keep(this);
+  if (root_) std::exchange(root_, nullptr).destroy();
+  resume_at_ = nullptr;
+  suspension_ = nullptr;
+  state_ = State::done;
+  pending_ = nullptr;
+  more_pending_.clear();
+  if (outcome) {
+    exited_ = is_greenlet_exit(outcome);
+    outcome_ = std::move(outcome);
+  }
+  notify_links();
+  service_of(hub_).on_done(*this);
+}
+
+void TaskCore::destroy_unfinished() noexcept { finish(std::make_exception_ptr(GreenletExit())); }
+
+bool TaskCore::suspend(std::coroutine_handle<> at, Suspension& suspension) noexcept {
+  if (pending_) return false;
+  resume_at_ = at;
+  suspension_ = &suspension;
+  state_ = State::suspended;
+  return true;
+}
+
+void TaskCore::wake() noexcept {
+  if (state_ != State::suspended) return;
+  suspension_ = nullptr;
+  queue();
+}
+
+std::coroutine_handle<> TaskCore::transfer(std::coroutine_handle<> to) noexcept {
+  if (--transfers_left > 0) return to;
+  resume_at_ = to;
+  queue();
+  return std::noop_coroutine();
+}
+
+void TaskCore::throw_pending_slow() {
+  observed_ = true;
+  std::rethrow_exception(take_first_pending(pending_, &more_pending_));
+}
+
+void TaskCore::interrupt(std::exception_ptr exception) {
+  auto more = [this]() -> std::vector<std::exception_ptr>& { return more_pending_; };
+  switch (state_) {
+    case State::done:
+      return;
+    case State::running:
+      if (hub_.current_task() == this) std::rethrow_exception(exception);  // it kills itself
+      runner_->throw_into(std::move(exception));  // it is inside a blocking call
+      return;
+    case State::queued:
+      add_pending(pending_, std::move(exception), more);
+      return;
+    case State::suspended:
+      add_pending(pending_, std::move(exception), more);
+      if (Suspension* suspension = std::exchange(suspension_, nullptr))
+        if (suspension->abandon()) queue();
+      return;
+  }
+}
+
+void TaskCore::kill(std::exception_ptr exception, bool block, MaybeDuration timeout) {
+  if (state_ == State::done) return;
+  if (Hub::current_if_exists() != &hub_)
+    throw WrongThreadError(
+        "gevent::aio: Future::kill called from a thread other than the one "
+        "whose hub runs the task");
+  if (!exception) exception = std::make_exception_ptr(GreenletExit());
+  interrupt(std::move(exception));
+  if (block && !hub_.in_hub()) join(timeout);
+}
+
+bool TaskCore::join(MaybeDuration timeout) {
+  if (ready()) return true;
+  if (Hub::current_if_exists() != &hub_)
+    throw WrongThreadError(
+        "gevent::aio: a task waited for from a thread other than the one "
+        "whose hub runs it");
+  if (hub_.current_task() == this) throw std::logic_error("gevent::aio: a task cannot join itself");
+  return wait_ready(*this, timeout, topic_of("a task", *this));
+}
+
+void TaskCore::join_owned() {
+  try {
+    join({});
+  } catch (...) {
+    std::exception_ptr why = std::current_exception();
+    interrupt(std::make_exception_ptr(GreenletExit()));
+    // Its frames may refer to the waiter's stack: wait them out, deferring what else is
+    // thrown meanwhile to the next switch point.
+    GreenletBase& self = hub_.current_greenlet();
+    std::vector<std::exception_ptr> deferred;
+    Waiter waiter(topic_of("a cancelled task to end", *this));
+    WaiterLink link(waiter);
+    rawlink(link);
+    while (!ready())
+      if (waiter.wait_nothrow() == WaitResult::interrupted)
+        while (std::exception_ptr more = self.take_pending()) deferred.push_back(std::move(more));
+    for (auto& more : deferred) self.throw_into(std::move(more));
+    std::rethrow_exception(why);
+  }
+}
+
+void TaskCore::rethrow_failure() const {
+  observed_ = true;
+  if (outcome_) std::rethrow_exception(outcome_);
+}
+
+// --- awaiters ---
+
+bool ObjectWait::begin(std::coroutine_handle<> at, TaskCore& task) {
+  task_ = &task;
+  if (!task.suspend(at, *this)) return false;
+  object_.rawlink(*this);
+  return true;
+}
+
+void ObjectWait::end() {
+  unlink();
+  if (task_) task_->throw_pending();
+}
+
+void ObjectWait::notify(Linkable&) {
+  unlink();
+  task_->wake();
+}
+
+bool ObjectWait::abandon() noexcept {
+  switch (on_cancel_) {
+    case OnCancel::stop_waiting:
+      unlink();
+      return true;
+    case OnCancel::wait_for_it:
+      return false;
+    case OnCancel::kill_greenlet:
+      try {
+        static_cast<GreenletBase&>(object_).kill(std::make_exception_ptr(GreenletExit()), false,
+                                                 {});
+      } catch (...) {
+        report_exception("cancelling a task's greenlet", std::current_exception());
+      }
+      return false;
+  }
+  return true;
+}
+
+SleepWait::~SleepWait() {
+  if (task_ && armed()) task_->hub().cancel_timer(*this);
+}
+
+bool SleepWait::begin(std::coroutine_handle<> at, TaskCore& task) {
+  task_ = &task;
+  if (!task.suspend(at, *this)) return false;
+  if (duration_ <= Duration::zero()) {
+    task.wake();  // to the back of the run queue
+    return true;
+  }
+  fire = [](TimerNode& node) { static_cast<SleepWait&>(node).task_->wake(); };
+  task.hub().add_timer(*this, duration_);
+  return true;
+}
+
+void SleepWait::await_resume() {
+  if (task_) task_->throw_pending();
+}
+
+bool SleepWait::abandon() noexcept {
+  if (armed()) task_->hub().cancel_timer(*this);
+  return true;
+}
+
+}  // namespace gevent::detail
