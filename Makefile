@@ -10,7 +10,7 @@
 # Run as root, each installs the Debian packages it needs first (apt-get).
 
 DEB_BUILD := g++ cmake ninja-build pkg-config libev-dev libuv1-dev libboost-context-dev libgtest-dev libc-ares-dev dnsmasq-base libssl-dev openssl python3 libbenchmark-dev curl \
-  libcurl4-openssl-dev libpq-dev libhiredis-dev postgresql redis-server libunwind-dev libdw-dev gdb
+  libcurl4-openssl-dev libpq-dev libhiredis-dev postgresql redis-server libunwind-dev libdw-dev gdb libasio-dev
 DEB_BENCH := python3-gevent wrk nginx-light
 
 .PHONY: run test bench deps deps-bench release asan tsan test-release test-asan test-tsan test-gdb test-fuzz format clean
