@@ -32,10 +32,13 @@
 #include <concepts>
 #include <coroutine>
 #include <exception>
+#include <future>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "gevent/detail/aio_task_core.hpp"
 #include "gevent/detail/ref.hpp"
@@ -355,6 +358,124 @@ auto to_thread(F f, Args... args) -> Task<gevent::detail::CallResult<F, Args...>
 template <class T>
 Greenlet<T> as_greenlet(Task<T> task) {
   return gevent::spawn([task = std::move(task)]() mutable { return aio::wait(std::move(task)); });
+}
+
+namespace detail {
+Task<> settle_all(std::vector<TaskCore*> tasks);
+Task<std::size_t> first_to_end(std::vector<TaskCore*> tasks);
+
+template <class T>
+TaskCore& core_of(const Future<T>& future) {
+  return static_cast<TaskCore&>(future.linkable());
+}
+template <class T>
+std::vector<TaskCore*> cores_of(const std::vector<Future<T>>& futures) {
+  std::vector<TaskCore*> cores;
+  for (const Future<T>& future : futures) cores.push_back(&core_of(future));
+  return cores;
+}
+template <class T>
+std::vector<Future<T>> spawn_all(std::vector<Task<T>> tasks) {
+  std::vector<Future<T>> futures;
+  for (Task<T>& task : tasks) futures.push_back(aio::spawn(std::move(task)));
+  return futures;
+}
+}  // namespace detail
+
+// Runs the tasks concurrently (each a task of its own) and gives their values in order
+// (asyncio.gather). The first failure cancels the others, waits for them to end, and is
+// rethrown; cancelling the gathering task cancels them all, and waits for them too.
+template <class T>
+auto gather(std::vector<Task<T>> tasks) -> Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> {
+  std::vector<Future<T>> futures = detail::spawn_all(std::move(tasks));
+  co_await detail::settle_all(detail::cores_of(futures));
+  if constexpr (std::is_void_v<T>) {
+    for (Future<T>& future : futures) future.get();
+  } else {
+    std::vector<T> values;
+    values.reserve(futures.size());
+    for (Future<T>& future : futures) values.push_back(std::move(future).get());
+    co_return values;
+  }
+}
+
+// Runs the tasks concurrently and gives the index and value of the first to end (or rethrows
+// what it failed with); the others are cancelled and waited for first.
+template <class T>
+auto wait_any(std::vector<Task<T>> tasks)
+    -> Task<std::conditional_t<std::is_void_v<T>, std::size_t, std::pair<std::size_t, T>>> {
+  if (tasks.empty()) throw std::invalid_argument("gevent::aio::wait_any: no task");
+  std::vector<Future<T>> futures = detail::spawn_all(std::move(tasks));
+  const std::size_t winner = co_await detail::first_to_end(detail::cores_of(futures));
+  if constexpr (std::is_void_v<T>) {
+    futures[winner].get();
+    co_return winner;
+  } else {
+    co_return std::pair<std::size_t, T>(winner, std::move(futures[winner]).get());
+  }
+}
+
+// Awaits `task` (inline, as part of this task) under a gevent::Timeout of `seconds`: its expiry
+// is thrown where the task awaits then (asyncio.wait_for).
+template <class T>
+Task<T> timeout(MaybeDuration seconds, Task<T> task) {
+  gevent::Timeout limit(seconds);
+  co_return co_await std::move(task);
+}
+
+// The same, with the expiry swallowed: an empty optional (for void: false) when time ran out.
+template <class T>
+auto try_timeout(MaybeDuration seconds, Task<T> task)
+    -> Task<std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>> {
+  gevent::Timeout limit(seconds);
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      co_return true;
+    } else {
+      co_return std::optional<T>(co_await std::move(task));
+    }
+  } catch (const gevent::Timeout& expired) {
+    if (!expired.is(limit)) throw;
+  }
+  if constexpr (std::is_void_v<T>)
+    co_return false;
+  else
+    co_return std::optional<T>();
+}
+
+// Runs `task` to its end whatever happens to the awaiting task: a kill or Timeout that comes
+// meanwhile is thrown at the awaiting task's next suspension after it (trio's shielded scope;
+// asyncio.shield lets the awaiter leave at once, which C++ references into its frame forbid).
+template <class T>
+Task<T> shield(Task<T> task) {
+  Future<T> future = aio::spawn(std::move(task));
+  co_await gevent::detail::ObjectWait(detail::core_of(future), detail::ObjectWait::OnCancel::shielded);
+  co_return std::move(future).get();
+}
+
+// From any thread: runs `task` on `hub` (which must outlive the call) and gives its outcome
+// as a std::future (asyncio.run_coroutine_threadsafe). A hub destroyed before the task ran
+// breaks the promise (std::future_error).
+template <class T>
+std::future<T> run_threadsafe(Hub& hub, Task<T> task) {
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> result = promise->get_future();
+  auto relay = [](Task<T> inner, std::shared_ptr<std::promise<T>> out) -> Task<> {
+    try {
+      if constexpr (std::is_void_v<T>) {
+        co_await std::move(inner);
+        out->set_value();
+      } else {
+        out->set_value(co_await std::move(inner));
+      }
+    } catch (...) {
+      out->set_exception(std::current_exception());
+    }
+  };
+  auto job = std::make_shared<Task<>>(relay(std::move(task), std::move(promise)));
+  hub.run_callback_threadsafe([job] { aio::spawn(std::move(*job)); });
+  return result;
 }
 
 }  // namespace gevent::aio

@@ -85,8 +85,9 @@ void TaskCore::finish(std::exception_ptr outcome) noexcept {
 
 void TaskCore::destroy_unfinished() noexcept { finish(std::make_exception_ptr(GreenletExit())); }
 
-bool TaskCore::suspend(std::coroutine_handle<> at, Suspension& suspension) noexcept {
-  if (pending_) return false;
+bool TaskCore::suspend(std::coroutine_handle<> at, Suspension& suspension,
+                       bool interruptible) noexcept {
+  if (pending_ && interruptible) return false;
   resume_at_ = at;
   suspension_ = &suspension;
   state_ = State::suspended;
@@ -182,14 +183,16 @@ void TaskCore::rethrow_failure() const {
 
 bool ObjectWait::begin(std::coroutine_handle<> at, TaskCore& task) {
   task_ = &task;
-  if (!task.suspend(at, *this)) return false;
+  const bool interruptible = on_cancel_ == OnCancel::stop_waiting;
+  if (!task.suspend(at, *this, interruptible)) return false;
   object_.rawlink(*this);
+  if (!interruptible && task.has_pending()) abandon();  // cancelled already: kill its greenlet
   return true;
 }
 
 void ObjectWait::end() {
   unlink();
-  if (task_) task_->throw_pending();
+  if (task_ && on_cancel_ != OnCancel::shielded) task_->throw_pending();
 }
 
 void ObjectWait::notify(Linkable&) {
@@ -203,6 +206,7 @@ bool ObjectWait::abandon() noexcept {
       unlink();
       return true;
     case OnCancel::wait_for_it:
+    case OnCancel::shielded:
       return false;
     case OnCancel::kill_greenlet:
       try {
@@ -214,6 +218,50 @@ bool ObjectWait::abandon() noexcept {
       return false;
   }
   return true;
+}
+
+AnyWait::AnyWait(const std::vector<Linkable*>& objects)
+    : slots_(std::make_unique<Slot[]>(objects.size())), count_(objects.size()) {
+  for (std::size_t i = 0; i < count_; ++i) {
+    slots_[i].owner = this;
+    slots_[i].object = objects[i];
+  }
+}
+
+AnyWait::~AnyWait() = default;  // each slot unlinks itself
+
+bool AnyWait::await_ready() const {
+  for (std::size_t i = 0; i < count_; ++i)
+    if (slots_[i].object->ready()) return true;
+  return count_ == 0;
+}
+
+bool AnyWait::begin(std::coroutine_handle<> at, TaskCore& task) {
+  task_ = &task;
+  if (!task.suspend(at, *this)) return false;
+  for (std::size_t i = 0; i < count_; ++i) slots_[i].object->rawlink(slots_[i]);
+  return true;
+}
+
+void AnyWait::await_resume() {
+  unlink_all();
+  if (task_) task_->throw_pending();
+}
+
+// The other slots unlink when the task resumes: one of them may be linked to this same
+// object, whose notification is in progress.
+void AnyWait::Slot::notify(Linkable&) {
+  unlink();
+  owner->task_->wake();
+}
+
+bool AnyWait::abandon() noexcept {
+  unlink_all();
+  return true;
+}
+
+void AnyWait::unlink_all() noexcept {
+  for (std::size_t i = 0; i < count_; ++i) slots_[i].unlink();
 }
 
 SleepWait::~SleepWait() {

@@ -6,6 +6,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,9 +80,11 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   void rethrow_failure() const;
 
   // --- for awaiters, in the task's own frames ---
-  // Suspends at `at` on `suspension`. False when an interruption is due: then the awaiter
-  // must not suspend, and its await_resume throws it.
-  bool suspend(std::coroutine_handle<> at, Suspension& suspension) noexcept;
+  // Suspends at `at` on `suspension`. False when an interruption is due and the wait is
+  // `interruptible`: then the awaiter must not suspend, and its await_resume throws it.
+  bool suspend(std::coroutine_handle<> at, Suspension& suspension,
+               bool interruptible = true) noexcept;
+  bool has_pending() const { return pending_ != nullptr; }
   // What the task awaits has happened: queues it to resume. Idempotent; from the hub too.
   void wake() noexcept;
   // At every await_resume: throws the interruption due, if any.
@@ -166,8 +169,9 @@ class ObjectWait final : public Link, public Suspension {
  public:
   enum class OnCancel : std::uint8_t {
     stop_waiting,   // a cancelled task stops waiting (a joined greenlet keeps running)
-    wait_for_it,    // it must end first: a thread-pool job that reads the task's frame
-    kill_greenlet,  // `object` is a greenlet the task spawned: kill it, and wait for it
+    wait_for_it,    // it must end first (a thread-pool job), then the cancellation is thrown
+    kill_greenlet,  // `object` is a greenlet the task spawned: kill it, wait, then throw
+    shielded,       // waits on; the cancellation is thrown at the task's next suspension
   };
   explicit ObjectWait(Linkable& object, OnCancel on_cancel = OnCancel::stop_waiting)
       : object_(object), on_cancel_(on_cancel) {}
@@ -189,6 +193,38 @@ class ObjectWait final : public Link, public Suspension {
   Linkable& object_;
   TaskCore* task_ = nullptr;
   OnCancel on_cancel_;
+};
+
+// Waits, in a task, until any of several Linkables is ready (gather, wait_any). Links one slot
+// per object: allocates, unlike the single-object awaits.
+class AnyWait final : public Suspension {
+ public:
+  explicit AnyWait(const std::vector<Linkable*>& objects);
+  ~AnyWait();
+  AnyWait(const AnyWait&) = delete;
+  AnyWait& operator=(const AnyWait&) = delete;
+
+  bool await_ready() const;
+  template <TaskPromise P>
+  bool await_suspend(std::coroutine_handle<P> at) {
+    return begin(at, *at.promise().unit);
+  }
+  void await_resume();
+
+  bool abandon() noexcept override;
+
+ private:
+  struct Slot final : Link {
+    AnyWait* owner = nullptr;
+    Linkable* object = nullptr;
+    void notify(Linkable&) override;
+  };
+  bool begin(std::coroutine_handle<> at, TaskCore& task);
+  void unlink_all() noexcept;
+
+  std::unique_ptr<Slot[]> slots_;
+  std::size_t count_;
+  TaskCore* task_ = nullptr;
 };
 
 // aio::sleep's awaiter: a hub timer that resumes the task. Zero or less: a yield.
