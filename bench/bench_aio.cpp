@@ -9,6 +9,9 @@
 //   asio_pingpong_ns          two asio::awaitables ping-pong through two channels; per hop
 //   greenlet_task_roundtrip_ns  a greenlet sets an Event a task awaits; the task sets one the
 //                             greenlet waits on; per round trip
+//   greenlet_waits_task_ns    per round: a greenlet spawns a task and waits for it; the task
+//                             awaits an Event that another greenlet sets (the Python peer:
+//                             bench/peers/gevent_asyncio_bridge.py, in bench/vs_gevent.sh)
 //   task_spawn_wait_ns        aio::wait(a task that returns at once), from a greenlet
 #include <gevent/aio.hpp>
 #include <gevent/event.hpp>
@@ -119,6 +122,22 @@ double greenlet_task_roundtrip_ns(long rounds) {
   });
 }
 
+double greenlet_waits_task_ns(long rounds) {
+  gevent::Event event;
+  auto body = [&]() -> aio::Task<int> {
+    co_await event;
+    co_return 1;
+  };
+  return best_ns_per_op(rounds, [&] {
+    for (long i = 0; i < rounds; ++i) {
+      event.clear();
+      auto future = aio::spawn(body());
+      gevent::spawn([&] { event.set(); });
+      if (future.get() != 1) std::abort();
+    }
+  });
+}
+
 double task_spawn_wait_ns(long ops) {
   auto trivial = []() -> aio::Task<int> { co_return 1; };
   return best_ns_per_op(ops, [&] {
@@ -149,7 +168,8 @@ asio::awaitable<void> asio_player(Channel& in, Channel& out, long rounds, bool s
   if (serve) co_await out.async_send(asio::error_code{}, 0, asio::use_awaitable);
   for (long i = 0; i < rounds; ++i) {
     const long v = co_await in.async_receive(asio::use_awaitable);
-    if (!serve || i + 1 < rounds) co_await out.async_send(asio::error_code{}, v + 1, asio::use_awaitable);
+    if (!serve || i + 1 < rounds)
+      co_await out.async_send(asio::error_code{}, v + 1, asio::use_awaitable);
   }
 }
 
@@ -177,10 +197,12 @@ int main() {
   print("greenlet_pingpong_ns", greenlet_pp, "ns");
   print("asio_pingpong_ns", asio_pp, "ns");
   print("greenlet_task_roundtrip_ns", greenlet_task_roundtrip_ns(500'000), "ns");
+  print("greenlet_waits_task_ns", greenlet_waits_task_ns(200'000), "ns");
   print("task_spawn_wait_ns", task_spawn_wait_ns(200'000), "ns");
   std::printf("ratio await_set_event/asio_channel_receive %.3f (target <= 0.10)\n",
               await_event / asio_receive);
-  std::printf("ratio task_pingpong/greenlet_pingpong %.3f (target <= 1.0)\n", task_pp / greenlet_pp);
+  std::printf("ratio task_pingpong/greenlet_pingpong %.3f (target <= 1.0)\n",
+              task_pp / greenlet_pp);
   std::printf("ratio task_pingpong/asio_pingpong %.3f (target <= 0.5)\n", task_pp / asio_pp);
   gevent::Hub::destroy_current();
 }

@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
 
     gevent::Event market_open;
     std::vector<aio::Future<int>> priced;
-    for (int item = 0; item < orders; ++item) priced.push_back(aio::spawn(price_order(item, market_open)));
+    for (int item = 0; item < orders; ++item)
+      priced.push_back(aio::spawn(price_order(item, market_open)));
     gevent::spawn([&] {
       gevent::sleep(2ms);
       market_open.set();

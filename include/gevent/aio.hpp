@@ -386,7 +386,8 @@ std::vector<Future<T>> spawn_all(std::vector<Task<T>> tasks) {
 // (asyncio.gather). The first failure cancels the others, waits for them to end, and is
 // rethrown; cancelling the gathering task cancels them all, and waits for them too.
 template <class T>
-auto gather(std::vector<Task<T>> tasks) -> Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> {
+auto gather(std::vector<Task<T>> tasks)
+    -> Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> {
   std::vector<Future<T>> futures = detail::spawn_all(std::move(tasks));
   co_await detail::settle_all(detail::cores_of(futures));
   if constexpr (std::is_void_v<T>) {
@@ -450,7 +451,8 @@ auto try_timeout(MaybeDuration seconds, Task<T> task)
 template <class T>
 Task<T> shield(Task<T> task) {
   Future<T> future = aio::spawn(std::move(task));
-  co_await gevent::detail::ObjectWait(detail::core_of(future), detail::ObjectWait::OnCancel::shielded);
+  co_await gevent::detail::ObjectWait(detail::core_of(future),
+                                      detail::ObjectWait::OnCancel::shielded);
   co_return std::move(future).get();
 }
 

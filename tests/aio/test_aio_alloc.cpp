@@ -38,7 +38,7 @@ aio::Task<> player(gevent::Event& mine, gevent::Event& theirs, long rounds, bool
                    long& counted) {
   if (serve) theirs.set();
   for (long i = 0; i < rounds; ++i) {
-    if (i == 100) counted = allocations;  // warm: count from here
+    if (i == 100) counted = allocations;                     // warm: count from here
     if (i == rounds - 100) counted = allocations - counted;  // before either ends
     co_await mine;
     mine.clear();

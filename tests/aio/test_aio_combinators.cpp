@@ -78,14 +78,16 @@ TEST_F(AioCombinatorTest, CancellingAGatherCancelsItsChildren) {
 
 TEST_F(AioCombinatorTest, WaitAnyGivesTheFirstAndCancelsTheRest) {
   int ended = 0;
-  auto [index, value] = aio::wait(aio::wait_any(tasks_of({{10'000, 1}, {2, 2}, {10'000, 3}}, &ended)));
+  auto [index, value] =
+      aio::wait(aio::wait_any(tasks_of({{10'000, 1}, {2, 2}, {10'000, 3}}, &ended)));
   EXPECT_EQ(index, 1u);
   EXPECT_EQ(value, 2);
   EXPECT_EQ(ended, 3);
 }
 
 TEST_F(AioCombinatorTest, WaitAnyRethrowsTheFirstFailure) {
-  EXPECT_THROW(aio::wait(aio::wait_any(tasks_of({{10'000, 1}, {1, -5}}, nullptr))), std::runtime_error);
+  EXPECT_THROW(aio::wait(aio::wait_any(tasks_of({{10'000, 1}, {1, -5}}, nullptr))),
+               std::runtime_error);
   EXPECT_THROW(aio::wait(aio::wait_any(std::vector<aio::Task<int>>{})), std::invalid_argument);
 }
 
@@ -148,7 +150,7 @@ TEST(AioThreadsafeTest, TasksSubmittedFromOtherThreadsRunOnTheHub) {
   });
   gevent::Hub* hub = hub_ready.get_future().get();
   stop_ready.get_future().wait();
-  auto hub_thread_id = [] () -> aio::Task<std::thread::id> {
+  auto hub_thread_id = []() -> aio::Task<std::thread::id> {
     co_await aio::sleep(0ms);
     co_return std::this_thread::get_id();
   };
