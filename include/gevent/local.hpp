@@ -1,5 +1,6 @@
 // gevent.local: greenlet-local storage. Each greenlet sees its own T, made on its first
-// access and destroyed (in the hub) when the greenlet dies.
+// access and destroyed (in the hub) when the greenlet dies. A task (gevent/aio.hpp) is a unit
+// of its own: it sees its own T, whichever runner greenlet resumes it.
 //
 //   gevent::local<Request> request;
 //   void handler() { request->path = "/"; ... }   // every greenlet its own Request
@@ -13,7 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "gevent/greenlet.hpp"
+#include "gevent/detail/execution_unit.hpp"
 
 namespace gevent {
 
@@ -28,35 +29,35 @@ class local {
   local(const local&) = delete;
   local& operator=(const local&) = delete;
   ~local() {
-    for (auto& [key, entry] : *values_) entry.owner.unlink(entry.token);
+    for (auto& [key, entry] : *values_) entry.owner.cancel_on_end(entry.token);
   }
 
-  // The current greenlet's value, made on first access.
+  // The current greenlet's (or task's) value, made on first access.
   T& get() {
-    AnyGreenlet current = getcurrent();
-    const void* key = &current.linkable();
-    auto it = values_->find(key);
-    if (it == values_->end()) it = values_->emplace(key, make_entry(current)).first;
+    auto it = values_->find(detail::ExecutionUnit::current_key());
+    if (it == values_->end()) {
+      detail::ExecutionUnit current = detail::ExecutionUnit::current();
+      it = values_->emplace(current.key(), make_entry(current)).first;
+    }
     return it->second.value;
   }
   T& operator*() { return get(); }
   T* operator->() { return &get(); }
 
-  // How many greenlets hold a value now.
+  // How many greenlets (and tasks) hold a value now.
   std::size_t size() const { return values_->size(); }
 
  private:
   struct Entry {
     T value;
-    AnyGreenlet owner;  // keeps the greenlet's address from being reused before cleanup
+    detail::ExecutionUnit owner;  // keeps its address from being reused before cleanup
     std::uint64_t token;
   };
   using Values = std::unordered_map<const void*, Entry>;
 
-  Entry make_entry(const AnyGreenlet& owner) {
-    const void* key = &owner.linkable();
+  Entry make_entry(const detail::ExecutionUnit& owner) {
     const std::uint64_t token =
-        owner.rawlink([weak = std::weak_ptr<Values>(values_), key](AnyGreenlet&) {
+        owner.on_end([weak = std::weak_ptr<Values>(values_), key = owner.key()] {
           if (auto values = weak.lock()) values->erase(key);
         });
     return Entry{make_(), owner, token};

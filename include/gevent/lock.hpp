@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include "gevent/detail/execution_unit.hpp"
 #include "gevent/detail/greenlet_base.hpp"
 #include "gevent/detail/link.hpp"
 #include "gevent/detail/ref.hpp"
@@ -108,7 +109,8 @@ class Lock : public BoundedSemaphore {
 };
 
 // A reentrant lock: the greenlet that holds it may acquire it again, and must release it as
-// many times. Releasing it from another greenlet throws std::logic_error.
+// many times. Releasing it from another greenlet throws std::logic_error. A task
+// (gevent/aio.hpp) holds it as a unit of its own, not as the runner greenlet that resumes it.
 class RLock {
  public:
   RLock() = default;
@@ -127,7 +129,7 @@ class RLock {
 
  private:
   Semaphore block_{1};
-  detail::Ref<detail::GreenletBase> owner_;  // counted: a dead owner's address is not reused
+  detail::ExecutionUnit owner_;  // counted: a dead owner's address is not reused
   std::size_t depth_ = 0;
 };
 

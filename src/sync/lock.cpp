@@ -32,7 +32,7 @@ void BoundedSemaphore::release() {
 }
 
 bool RLock::is_owned() const {
-  return owner_ && owner_.get() == &Hub::current().current_greenlet();
+  return owner_ && owner_.key() == detail::ExecutionUnit::current_key();
 }
 
 bool RLock::acquire(bool blocking, MaybeDuration timeout) {
@@ -41,7 +41,7 @@ bool RLock::acquire(bool blocking, MaybeDuration timeout) {
     return true;
   }
   if (!block_.acquire(blocking, timeout)) return false;
-  owner_ = detail::Ref<detail::GreenletBase>(&Hub::current().current_greenlet());
+  owner_ = detail::ExecutionUnit::current();
   depth_ = 1;
   return true;
 }

@@ -226,6 +226,63 @@ TEST_F(AioTest, ATimeoutInOneTaskDoesNotHitAnotherOnTheSameRunner) {
   EXPECT_TRUE(b.get());
 }
 
+TEST_F(AioTest, EachTaskHasItsOwnGreenletLocalsWhicheverRunnerResumesIt) {
+  gevent::local<int> mine;
+  gevent::Event a_set, b_done;
+  auto a = [&]() -> aio::Task<int> {
+    *mine = 1;
+    a_set.set();
+    co_await b_done;  // b runs meanwhile, on the runner that ran a
+    co_return *mine;
+  };
+  auto b = [&]() -> aio::Task<int> {
+    co_await a_set;
+    const int seen = *mine;  // a fresh value, not a's
+    *mine = 2;
+    b_done.set();
+    co_return seen;
+  };
+  *mine = 7;  // the main greenlet's own
+  auto fa = aio::spawn(a());
+  auto fb = aio::spawn(b());
+  EXPECT_EQ(fa.get(), 1);
+  EXPECT_EQ(fb.get(), 0);
+  EXPECT_EQ(*mine, 7);
+  gevent::sleep(1ms);          // the tasks' values go in the hub once they have ended
+  EXPECT_EQ(mine.size(), 1u);  // only main's is left
+}
+
+TEST_F(AioTest, ATaskHoldsAnRLockAsItsOwnUnit) {
+  gevent::RLock lock;
+  gevent::Event held, checked;
+  auto holder = [&]() -> aio::Task<> {
+    lock.acquire();
+    EXPECT_TRUE(lock.acquire());  // reentrant for the same task
+    held.set();
+    co_await checked;  // resumed on the same runner as `other`, perhaps
+    lock.release();
+    lock.release();
+  };
+  auto other = [&]() -> aio::Task<std::string> {
+    co_await held;
+    std::string seen = lock.is_owned() ? "owned" : "not owned";
+    seen += lock.try_lock() ? ", acquired" : ", busy";
+    try {
+      lock.release();
+      seen += ", released";
+    } catch (const std::logic_error&) {
+      seen += ", release refused";
+    }
+    checked.set();
+    co_return seen;
+  };
+  auto h = aio::spawn(holder());
+  auto o = aio::spawn(other());
+  EXPECT_EQ(o.get(), "not owned, busy, release refused");
+  h.get();
+  EXPECT_FALSE(lock.locked());
+}
+
 TEST_F(AioTest, KillingATaskCancelsItWhereItAwaitsAndRunsItsCleanup) {
   gevent::Event never;
   bool frame_gone = false;

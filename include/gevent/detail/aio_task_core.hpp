@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gevent/detail/callback_links.hpp"
 #include "gevent/detail/link.hpp"
 #include "gevent/detail/ready_queue.hpp"
 #include "gevent/detail/task_unit.hpp"
@@ -49,6 +50,10 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   TaskCore(const TaskCore&) = delete;
   TaskCore& operator=(const TaskCore&) = delete;
 
+  std::uint64_t add_end_callback(std::function<void()> callback) override {
+    return end_callbacks_.add(*this, std::move(callback));
+  }
+  bool remove_end_callback(std::uint64_t token) override { return end_callbacks_.remove(token); }
   void add_ref() noexcept override { ++refs_; }
   void release() noexcept override {
     if (--refs_ == 0) delete this;
@@ -129,6 +134,7 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   std::exception_ptr pending_;
   std::vector<std::exception_ptr> more_pending_;
   std::exception_ptr outcome_;
+  CallbackLinks end_callbacks_;
   std::uint64_t id_;
   std::uint32_t refs_ = 0;
   State state_ = State::queued;
