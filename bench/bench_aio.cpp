@@ -13,6 +13,8 @@
 //                             awaits an Event that another greenlet sets (the Python peer:
 //                             bench/peers/gevent_asyncio_bridge.py, in bench/vs_gevent.sh)
 //   task_spawn_wait_ns        aio::wait(a task that returns at once), from a greenlet
+#include "best_of.hpp"
+
 #include <gevent/aio.hpp>
 #include <gevent/event.hpp>
 #include <gevent/gevent.hpp>
@@ -29,25 +31,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace aio = gevent::aio;
 
-constexpr int kRepetitions = 7;
-
-double best_ns_per_op(long ops, const std::function<void()>& run) {
-  double best = 1e300;
-  for (int r = 0; r < kRepetitions; ++r) {
-    const auto t0 = Clock::now();
-    run();
-    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
-    best = std::min(best, ns / static_cast<double>(ops));
-  }
-  return best;
-}
-
-void print(const char* name, double value, const char* unit) {
-  std::printf("%s %.2f %s\n", name, value, unit);
-}
+using bench::best_ns_per_op;
+using bench::print;
 
 // --- gevent::aio ---
 

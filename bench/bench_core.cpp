@@ -15,6 +15,8 @@
 //   queue_put_get_ns    two greenlets ping-pong through two Queues; per put -> get
 //   pool_imap_unordered_ns         Pool(100).imap_unordered over 100k items; per item
 //   threadpool_roundtrip_us        a no-op job on the hub's thread pool, spawn + get
+#include "best_of.hpp"
+
 #include <gevent/event.hpp>
 #include <gevent/gevent.hpp>
 #include <gevent/lock.hpp>
@@ -31,26 +33,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace fctx = boost::context::detail;
 
-constexpr int kRepetitions = 7;
-
-// Best nanoseconds per operation over kRepetitions runs of `run`, which performs `ops` ops.
-double best_ns_per_op(long ops, const std::function<void()>& run) {
-  double best = 1e300;
-  for (int r = 0; r < kRepetitions; ++r) {
-    const auto t0 = Clock::now();
-    run();
-    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
-    best = std::min(best, ns / static_cast<double>(ops));
-  }
-  return best;
-}
-
-void print(const char* name, double value, const char* unit) {
-  std::printf("%s %.2f %s\n", name, value, unit);
-}
+using bench::best_ns_per_op;
+using bench::print;
 
 // --- raw fcontext ping-pong ---
 

@@ -17,11 +17,12 @@ namespace {
 constexpr int kTransferBudget = 64;
 thread_local int transfers_left = kTransferBudget;
 
-TaskService& service_of(Hub& hub) { return hub.service<TaskService>(); }
-
 }  // namespace
 
-TaskCore::TaskCore(Hub& hub) : hub_(hub), id_(hub.next_greenlet_id()) {
+// The service is kept, not looked up: its hub slot is cleared before it is destroyed, and its
+// destructor still ends tasks.
+TaskCore::TaskCore(Hub& hub)
+    : hub_(hub), service_(hub.service<TaskService>()), id_(hub.next_greenlet_id()) {
   run_ready = &TaskService::run_task_node;
 }
 
@@ -32,7 +33,7 @@ TaskCore::~TaskCore() {
 
 void TaskCore::start(std::coroutine_handle<> root) {
   root_ = resume_at_ = root;
-  service_of(hub_).on_started(*this);
+  service_.on_started(*this);
   queue();
 }
 
@@ -80,7 +81,7 @@ void TaskCore::finish(std::exception_ptr outcome) noexcept {
     outcome_ = std::move(outcome);
   }
   notify_links();
-  service_of(hub_).on_done(*this);
+  service_.on_done(*this);
 }
 
 void TaskCore::destroy_unfinished() noexcept { finish(std::make_exception_ptr(GreenletExit())); }

@@ -50,7 +50,7 @@ TaskService::~TaskService() {
 
 void TaskService::run_task_node(ReadyNode* node) {
   TaskCore& task = static_cast<TaskCore&>(*node);
-  task.hub().service<TaskService>().dispatch(task);
+  task.service().dispatch(task);
 }
 
 // On the hub, in the task's turn: an idle runner, or a new one, takes it now.

@@ -428,6 +428,32 @@ TEST(AioHubTest, DestroyingTheHubCancelsSuspendedTasksAndDestroysTheirFrames) {
   EXPECT_EQ(gone.load(), 2);
 }
 
+TEST(AioHubTest, ATaskThatOutlivesItsCancellationHasItsFramesDestroyedWithTheHub) {
+  std::atomic<int> gone{0};
+  std::atomic<int> cancellations{0};
+  std::thread([&] {
+    gevent::Event never;
+    auto stubborn = [&]() -> aio::Task<> {
+      struct Count {
+        std::atomic<int>& gone;
+        ~Count() { ++gone; }
+      } count{gone};
+      for (;;) {
+        try {
+          co_await never;
+        } catch (const gevent::GreenletExit&) {
+          ++cancellations;  // and awaits again: it never ends
+        }
+      }
+    };
+    auto future = aio::spawn(stubborn());
+    gevent::sleep(1ms);
+    gevent::Hub::destroy_current();
+  }).join();
+  EXPECT_EQ(cancellations.load(), 1);
+  EXPECT_EQ(gone.load(), 1);
+}
+
 TEST_F(AioTest, TwoTasksPingPongThroughEvents) {
   gevent::Event ping;
   gevent::Event pong;

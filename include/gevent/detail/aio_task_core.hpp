@@ -24,6 +24,7 @@ class Hub;
 namespace gevent::detail {
 
 class GreenletBase;
+class TaskService;
 
 // What a task awaits, as its awaiter (which lives in the coroutine frame) sees a cancellation.
 class Suspension {
@@ -59,6 +60,7 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
     if (--refs_ == 0) delete this;
   }
   Hub& hub() const { return hub_; }
+  TaskService& service() const { return service_; }
   State state() const { return state_; }
   bool ready() const override { return state_ == State::done; }
   bool successful() const { return state_ == State::done && (!outcome_ || exited_); }
@@ -127,6 +129,7 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   [[noreturn]] void throw_pending_slow();
 
   Hub& hub_;
+  TaskService& service_;
   std::coroutine_handle<> root_;
   std::coroutine_handle<> resume_at_;
   Suspension* suspension_ = nullptr;
@@ -170,8 +173,18 @@ struct PromiseBase {
 template <class P>
 concept TaskPromise = std::derived_from<P, PromiseBase>;
 
+// The await_suspend of the awaiters below: only in a task (a coroutine whose promise is a
+// PromiseBase); it calls Awaiter::begin(at, task).
+template <class Awaiter>
+struct SuspendsInTask {
+  template <TaskPromise P>
+  bool await_suspend(std::coroutine_handle<P> at) {
+    return static_cast<Awaiter&>(*this).begin(at, *at.promise().unit);
+  }
+};
+
 // Waits, in a task, until a Linkable (a greenlet, an Event, another task...) is ready.
-class ObjectWait final : public Link, public Suspension {
+class ObjectWait final : public Link, public Suspension, public SuspendsInTask<ObjectWait> {
  public:
   enum class OnCancel : std::uint8_t {
     stop_waiting,   // a cancelled task stops waiting (a joined greenlet keeps running)
@@ -183,16 +196,13 @@ class ObjectWait final : public Link, public Suspension {
       : object_(object), on_cancel_(on_cancel) {}
 
   bool await_ready() const { return object_.ready(); }
-  template <TaskPromise P>
-  bool await_suspend(std::coroutine_handle<P> at) {
-    return begin(at, *at.promise().unit);
-  }
   void await_resume() { end(); }
 
   void notify(Linkable&) override;
   bool abandon() noexcept override;
 
  private:
+  friend SuspendsInTask;
   bool begin(std::coroutine_handle<> at, TaskCore& task);
   void end();
 
@@ -203,7 +213,7 @@ class ObjectWait final : public Link, public Suspension {
 
 // Waits, in a task, until any of several Linkables is ready (gather, wait_any). Links one slot
 // per object: allocates, unlike the single-object awaits.
-class AnyWait final : public Suspension {
+class AnyWait final : public Suspension, public SuspendsInTask<AnyWait> {
  public:
   explicit AnyWait(const std::vector<Linkable*>& objects);
   ~AnyWait();
@@ -211,10 +221,6 @@ class AnyWait final : public Suspension {
   AnyWait& operator=(const AnyWait&) = delete;
 
   bool await_ready() const;
-  template <TaskPromise P>
-  bool await_suspend(std::coroutine_handle<P> at) {
-    return begin(at, *at.promise().unit);
-  }
   void await_resume();
 
   bool abandon() noexcept override;
@@ -225,6 +231,7 @@ class AnyWait final : public Suspension {
     Linkable* object = nullptr;
     void notify(Linkable&) override;
   };
+  friend SuspendsInTask;
   bool begin(std::coroutine_handle<> at, TaskCore& task);
   void unlink_all() noexcept;
 
@@ -234,7 +241,7 @@ class AnyWait final : public Suspension {
 };
 
 // aio::sleep's awaiter: a hub timer that resumes the task. Zero or less: a yield.
-class SleepWait final : public TimerNode, public Suspension {
+class SleepWait final : public TimerNode, public Suspension, public SuspendsInTask<SleepWait> {
  public:
   explicit SleepWait(Duration duration) : duration_(duration) {}
   ~SleepWait();
@@ -242,15 +249,12 @@ class SleepWait final : public TimerNode, public Suspension {
   SleepWait& operator=(const SleepWait&) = delete;
 
   bool await_ready() const { return false; }
-  template <TaskPromise P>
-  bool await_suspend(std::coroutine_handle<P> at) {
-    return begin(at, *at.promise().unit);
-  }
   void await_resume();
 
   bool abandon() noexcept override;
 
  private:
+  friend SuspendsInTask;
   bool begin(std::coroutine_handle<> at, TaskCore& task);
 
   Duration duration_;
