@@ -149,6 +149,7 @@ struct ChildWait {
   }
   decltype(auto) await_resume() {
     if (child.promise().error) std::rethrow_exception(child.promise().error);
+    child.promise().unit->throw_pending();  // due while the chain went through the run queue
     return child.promise().take();
   }
 };
@@ -446,8 +447,8 @@ auto try_timeout(MaybeDuration seconds, Task<T> task)
 }
 
 // Runs `task` to its end whatever happens to the awaiting task: a kill or Timeout that comes
-// meanwhile is thrown at the awaiting task's next suspension after it (trio's shielded scope;
-// asyncio.shield lets the awaiter leave at once, which C++ references into its frame forbid).
+// meanwhile is thrown as the shield returns (trio's shielded scope; asyncio.shield lets the
+// awaiter leave at once, which C++ references into its frame forbid).
 template <class T>
 Task<T> shield(Task<T> task) {
   Future<T> future = aio::spawn(std::move(task));

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "gevent/detail/execution_unit.hpp"
+#include "gevent/greenlet.hpp"  // users of local<T> spawn greenlets; it came with it before
 
 namespace gevent {
 

@@ -12,10 +12,21 @@
 namespace gevent::detail {
 namespace {
 
-// Symmetric transfers left before the next one goes through the run queue. 64 keeps a chain
-// of immediately completing awaits to a few dozen frames at -O0.
-constexpr int kTransferBudget = 64;
-thread_local int transfers_left = kTransferBudget;
+// While a task's frames are destroyed outside its runs (cancelled before it ran, or with the
+// hub), the current greenlet acts as the task: its frames' destructors (an RLock's release, a
+// local's clean-up) see the task, as its body did.
+class ActingAs {
+ public:
+  ActingAs(GreenletBase& greenlet, TaskUnit* task)
+      : greenlet_(greenlet), was_(std::exchange(greenlet.running_task, task)) {}
+  ~ActingAs() { greenlet_.running_task = was_; }
+  ActingAs(const ActingAs&) = delete;
+  ActingAs& operator=(const ActingAs&) = delete;
+
+ private:
+  GreenletBase& greenlet_;
+  TaskUnit* was_;
+};
 
 }  // namespace
 
@@ -39,7 +50,7 @@ void TaskCore::start(std::coroutine_handle<> root) {
 
 void TaskCore::queue() noexcept {
   state_ = State::queued;
-  hub_.post(*this);
+  if (!service_.closed()) hub_.post(*this);  // closed: the hub is going, nothing runs any more
 }
 
 void TaskCore::run_on(GreenletBase& runner) {
@@ -51,26 +62,56 @@ void TaskCore::run_on(GreenletBase& runner) {
   state_ = State::running;
   runner_ = &runner;
   runner.running_task = this;
-  transfers_left = kTransferBudget;
+  transfers_left_ = kTransferBudget;
   resume_at_.resume();
   runner.running_task = nullptr;
   runner_ = nullptr;
-  if (root_finished_) finish(take_result(root_));
+  if (root_finished_) {
+    finish(root_outcome());
+  } else if (state_ == State::running) {
+    suspended_elsewhere();
+  }
   adopt_runner_pending(runner);
 }
 
+std::exception_ptr TaskCore::root_outcome() noexcept {
+  try {
+    return take_result(root_);
+  } catch (...) {
+    return std::current_exception();  // the value's move threw
+  }
+}
+
+// The task awaited something that is not gevent's (another library's awaiter): it resumes when
+// that resumes it, wherever that is. Kills and Timeouts wait for its next gevent await.
+void TaskCore::suspended_elsewhere() noexcept {
+  report_exception(name() +
+                       " awaited an awaitable that is not gevent::aio's; kills and "
+                       "Timeouts reach it only at its next gevent await",
+                   std::make_exception_ptr(std::logic_error("foreign awaitable in a task")));
+  resume_at_ = nullptr;
+  suspension_ = nullptr;
+  state_ = State::suspended;
+}
+
 // Kills and Timeouts thrown into the runner while the task was in a blocking call there, and
-// not thrown yet (a second one behind the first), are the task's: due at its next await.
+// not thrown yet (a second one behind the first), are the task's: thrown where it awaits now.
 void TaskCore::adopt_runner_pending(GreenletBase& runner) {
   while (std::exception_ptr left = runner.take_pending())
-    if (state_ != State::done)
-      add_pending(pending_, std::move(left),
-                  [this]() -> std::vector<std::exception_ptr>& { return more_pending_; });
+    if (state_ != State::done) interrupt(std::move(left));
+}
+
+void TaskCore::fail_to_start(std::exception_ptr why) noexcept {
+  started_ = true;
+  finish(std::move(why));
 }
 
 void TaskCore::finish(std::exception_ptr outcome) noexcept {
   Ref<TaskCore> keep(this);
-  if (root_) std::exchange(root_, nullptr).destroy();
+  if (root_) {
+    ActingAs acting(hub_.current_greenlet(), this);
+    std::exchange(root_, nullptr).destroy();
+  }
   resume_at_ = nullptr;
   suspension_ = nullptr;
   state_ = State::done;
@@ -102,7 +143,7 @@ void TaskCore::wake() noexcept {
 }
 
 std::coroutine_handle<> TaskCore::transfer(std::coroutine_handle<> to) noexcept {
-  if (--transfers_left > 0) return to;
+  if (--transfers_left_ > 0) return to;
   resume_at_ = to;
   queue();
   return std::noop_coroutine();
@@ -160,19 +201,46 @@ void TaskCore::join_owned() {
   } catch (...) {
     std::exception_ptr why = std::current_exception();
     interrupt(std::make_exception_ptr(GreenletExit()));
-    // Its frames may refer to the waiter's stack: wait them out, deferring what else is
-    // thrown meanwhile to the next switch point.
-    GreenletBase& self = hub_.current_greenlet();
-    std::vector<std::exception_ptr> deferred;
-    Waiter waiter(topic_of("a cancelled task to end", *this));
-    WaiterLink link(waiter);
-    rawlink(link);
-    while (!ready())
-      if (waiter.wait_nothrow() == WaitResult::interrupted)
-        while (std::exception_ptr more = self.take_pending()) deferred.push_back(std::move(more));
-    for (auto& more : deferred) self.throw_into(std::move(more));
+    wait_for_frames();
     std::rethrow_exception(why);
   }
+}
+
+namespace {
+bool is_loop_exit(const std::exception_ptr& exception) {
+  try {
+    std::rethrow_exception(exception);
+  } catch (const LoopExit&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace
+
+// After a cancellation: the task's frames may refer to the waiter's stack, so they are waited
+// out, and what else is thrown at the waiter meanwhile is deferred to its next switch point.
+// When nothing can ever wake the task (LoopExit), its frames are destroyed here instead.
+void TaskCore::wait_for_frames() {
+  GreenletBase& self = hub_.current_greenlet();
+  std::vector<std::exception_ptr> deferred;
+  Waiter waiter(topic_of("a cancelled task to end", *this));
+  WaiterLink link(waiter);
+  rawlink(link);
+  while (!ready()) {
+    if (waiter.wait_nothrow() != WaitResult::interrupted) continue;
+    bool stuck = false;
+    while (std::exception_ptr more = self.take_pending()) {
+      stuck = stuck || is_loop_exit(more);
+      deferred.push_back(std::move(more));
+    }
+    if (stuck) {
+      if (state_ == State::suspended) destroy_unfinished();
+      break;
+    }
+  }
+  for (auto& more : deferred)
+    if (!is_loop_exit(more)) self.throw_into(std::move(more));
 }
 
 void TaskCore::rethrow_failure() const {

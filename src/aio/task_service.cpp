@@ -66,6 +66,8 @@ void TaskService::dispatch(TaskCore& task) {
   Ref<TaskRunner> runner(new TaskRunner(hub_, *this));
   runner->next = &task;
   runner->start_now();
+  if (runner->state() == GreenletBase::State::dead && runner->next)  // it got no stack
+    task.fail_to_start(runner->exception());
 }
 
 TaskCore* TaskService::next_task_here() {
@@ -74,8 +76,10 @@ TaskCore* TaskService::next_task_here() {
   return node ? static_cast<TaskCore*>(node) : nullptr;
 }
 
+// Runners beyond a few idle ones end: a burst of blocking tasks leaves no stacks behind.
 bool TaskService::park(TaskRunner& runner) {
-  if (live_count_ == 0) return false;
+  constexpr std::size_t kIdleRunnersKept = 8;
+  if (live_count_ == 0 || idle_.size() >= kIdleRunnersKept) return false;
   idle_.push_back(&runner);
   struct Leave {
     std::vector<TaskRunner*>& idle;

@@ -34,6 +34,8 @@ class TaskService final : public HubService {
   void on_started(TaskCore& task);
   void on_done(TaskCore& task);
   std::size_t live_tasks() const { return live_count_; }
+  // The hub is being destroyed: tasks are not queued to run any more.
+  bool closed() const { return closed_; }
 
   // Cancels the live tasks and waits for them, while the hub can still run them.
   void before_hub_shutdown() override;
@@ -54,6 +56,7 @@ class TaskService final : public HubService {
   TaskCore* live_head_ = nullptr;
   std::size_t live_count_ = 0;
   Waiter* drained_ = nullptr;  // woken when the last live task ends
+  bool closed_ = false;
 };
 
 }  // namespace gevent::detail

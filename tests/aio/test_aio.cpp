@@ -31,14 +31,20 @@ aio::Task<int> answer_after(std::chrono::milliseconds delay) {
 
 TEST_F(AioTest, AGreenletWaitsForATaskBlockingOnlyItself) {
   int ticks = 0;
+  gevent::Event ticked;
   auto ticker = gevent::spawn([&] {
     for (int i = 0; i < 5; ++i) {
       gevent::sleep(1ms);
       ++ticks;
     }
+    ticked.set();
   });
-  EXPECT_EQ(aio::wait(answer_after(20ms)), 42);
-  EXPECT_EQ(ticks, 5);  // the hub ran the ticker meanwhile
+  auto task = [&]() -> aio::Task<int> {
+    co_await ticked;  // set by a greenlet the hub runs while main waits
+    co_return co_await answer_after(1ms);
+  };
+  EXPECT_EQ(aio::wait(task()), 42);
+  EXPECT_EQ(ticks, 5);
   ticker.join();
 }
 
@@ -203,27 +209,89 @@ TEST_F(AioTest, ATimeoutStartedInATaskInterruptsItsBlockingCall) {
   EXPECT_TRUE(aio::wait(task()));
 }
 
+// `limited` starts a Timeout on a runner and suspends; `blocking` then runs on that same runner
+// and blocks in it. The expiry is limited's: it must not land in blocking's call.
 TEST_F(AioTest, ATimeoutInOneTaskDoesNotHitAnotherOnTheSameRunner) {
   gevent::Event never;
-  gevent::Event release;
+  gevent::Event limited_waits;
   auto limited = [&]() -> aio::Task<bool> {
-    gevent::Timeout limit(10ms);
+    gevent::Timeout limit(5ms);
+    limited_waits.set();
     try {
       co_await never;
-    } catch (const gevent::Timeout&) {
-      co_return true;
+    } catch (const gevent::Timeout& t) {
+      co_return t.is(limit);
     }
     co_return false;
   };
-  auto patient = [&]() -> aio::Task<bool> {
-    co_await release;  // resumed by the same runner as `limited`, meanwhile
-    co_return true;
+  auto blocking = [&]() -> aio::Task<std::string> {
+    co_await limited_waits;  // resumed by the runner `limited` just left
+    try {
+      gevent::sleep(30ms);  // blocks that runner past limited's expiry
+    } catch (const gevent::Timeout&) {
+      co_return "hit by another task's Timeout";
+    }
+    co_return "slept";
   };
   auto a = aio::spawn(limited());
-  auto b = aio::spawn(patient());
+  auto b = aio::spawn(blocking());
   EXPECT_TRUE(a.get());
-  release.set();
-  EXPECT_TRUE(b.get());
+  EXPECT_EQ(b.get(), "slept");
+}
+
+// Two Timeouts expire while the task is inside one blocking call: the first is thrown there,
+// the second, left on the runner, where the task awaits next.
+TEST_F(AioTest, ASecondExpiryDuringABlockingCallIsThrownAtTheNextAwait) {
+  gevent::Event never;
+  auto task = [&]() -> aio::Task<std::string> {
+    gevent::Timeout first(1ms);
+    gevent::Timeout second(1ms);
+    std::string seen;
+    try {
+      gevent::sleep(10s);
+    } catch (const gevent::Timeout& t) {
+      seen = t.is(first) ? "first" : "second";
+    }
+    try {
+      co_await never;
+    } catch (const gevent::Timeout& t) {
+      seen += t.is(second) ? ", second" : ", first again";
+    }
+    co_return seen;
+  };
+  auto future = aio::spawn(task());
+  gevent::sleep();  // the task starts its timeouts and blocks
+  const auto until = std::chrono::steady_clock::now() + 3ms;
+  while (std::chrono::steady_clock::now() < until) {
+  }  // the hub sees both expired in one pass
+  EXPECT_EQ(future.get(), "first, second");
+}
+
+TEST_F(AioTest, AKillReachesATaskInALongChainOfReadyAwaits) {
+  auto ready_child = []() -> aio::Task<int> { co_return 1; };
+  auto forever = [&]() -> aio::Task<> {
+    for (;;) co_await ready_child();  // never suspends on anything: only transfers
+  };
+  auto future = aio::spawn(forever());
+  gevent::sleep(2ms);
+  future.kill();
+  EXPECT_TRUE(future.ready());
+}
+
+TEST_F(AioTest, AioWaitOnATaskThatIgnoresCancellationEndsWithLoopExit) {
+  gevent::Event never;
+  bool frame_gone = false;
+  auto stubborn = [&]() -> aio::Task<> {
+    FrameGuard guard{frame_gone};
+    for (;;) {
+      try {
+        co_await never;
+      } catch (const gevent::GreenletExit&) {
+      }
+    }
+  };
+  EXPECT_THROW(aio::wait(stubborn()), gevent::LoopExit);
+  EXPECT_TRUE(frame_gone);  // nothing could ever resume it: its frames went with the wait
 }
 
 TEST_F(AioTest, EachTaskHasItsOwnGreenletLocalsWhicheverRunnerResumesIt) {
@@ -343,8 +411,9 @@ TEST_F(AioTest, KillingAGreenletInAioWaitCancelsTheTaskAndWaitsForItsFrames) {
 }
 
 TEST_F(AioTest, ACancelledTaskLeavesAGreenletItJoinedRunning) {
-  auto worker = gevent::spawn([] {
-    gevent::sleep(10ms);
+  gevent::Event release;
+  auto worker = gevent::spawn([&] {
+    release.wait();
     return 1;
   });
   auto task = [&]() -> aio::Task<int> { co_return co_await worker; };
@@ -352,6 +421,7 @@ TEST_F(AioTest, ACancelledTaskLeavesAGreenletItJoinedRunning) {
   gevent::sleep(1ms);
   future.kill();
   EXPECT_FALSE(worker.ready());
+  release.set();
   EXPECT_EQ(worker.get(), 1);
 }
 
@@ -452,6 +522,40 @@ TEST(AioHubTest, ATaskThatOutlivesItsCancellationHasItsFramesDestroyedWithTheHub
   }).join();
   EXPECT_EQ(cancellations.load(), 1);
   EXPECT_EQ(gone.load(), 1);
+}
+
+TEST(AioHubTest, AtShutdownATaskAwaitingAnUnfinishedTaskIsDestroyedToo) {
+  std::atomic<int> gone{0};
+  std::thread([&] {
+    gevent::Event never;
+    struct Count {
+      std::atomic<int>& gone;
+      ~Count() { ++gone; }
+    };
+    auto stubborn = [&]() -> aio::Task<> {
+      Count count{gone};
+      for (;;) {
+        try {
+          co_await never;
+        } catch (const gevent::GreenletExit&) {
+        }
+      }
+    };
+    auto first = aio::spawn(stubborn());
+    auto follower = [&]() -> aio::Task<> {
+      Count count{gone};
+      for (;;) {
+        try {
+          co_await first;  // woken when `first` is destroyed, after the hub stopped running
+        } catch (const gevent::GreenletExit&) {
+        }
+      }
+    };
+    auto second = aio::spawn(follower());
+    gevent::sleep(1ms);
+    gevent::Hub::destroy_current();
+  }).join();
+  EXPECT_EQ(gone.load(), 2);
 }
 
 TEST_F(AioTest, TwoTasksPingPongThroughEvents) {

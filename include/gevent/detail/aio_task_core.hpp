@@ -111,6 +111,8 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   void run_on(GreenletBase& runner);
   // The hub is going and the task did not end when cancelled: its frames are destroyed.
   void destroy_unfinished() noexcept;
+  // No runner could be had for its first run (no stack): it ends with that error.
+  void fail_to_start(std::exception_ptr why) noexcept;
 
   // The service's list of live tasks.
   TaskCore* live_prev = nullptr;
@@ -123,8 +125,16 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   virtual std::exception_ptr take_result(std::coroutine_handle<> root) = 0;
 
  private:
+  // Symmetric transfers left before the next goes through the run queue: 64 keeps a chain of
+  // awaits that complete at once to a few dozen frames at -O0. Per task: another runner may
+  // run meanwhile, while this one's runner blocks mid-chain.
+  static constexpr int kTransferBudget = 64;
+
   void queue() noexcept;
   void finish(std::exception_ptr outcome) noexcept;
+  std::exception_ptr root_outcome() noexcept;
+  void suspended_elsewhere() noexcept;
+  void wait_for_frames();
   void adopt_runner_pending(GreenletBase& runner);
   [[noreturn]] void throw_pending_slow();
 
@@ -140,6 +150,7 @@ class TaskCore : public Linkable, public ReadyNode, public TaskUnit {
   CallbackLinks end_callbacks_;
   std::uint64_t id_;
   std::uint32_t refs_ = 0;
+  int transfers_left_ = kTransferBudget;
   State state_ = State::queued;
   bool started_ = false;
   bool root_finished_ = false;
@@ -154,7 +165,16 @@ struct PromiseBase {
   std::coroutine_handle<> continuation;
   std::exception_ptr error;
 
-  std::suspend_always initial_suspend() noexcept { return {}; }
+  // A task started (or resumed) through the run queue may have an interruption due by then.
+  struct InitialAwaiter {
+    PromiseBase& promise;
+    bool await_ready() noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) noexcept {}
+    void await_resume() {
+      if (promise.unit) promise.unit->throw_pending();
+    }
+  };
+  InitialAwaiter initial_suspend() noexcept { return {*this}; }
   struct FinalAwaiter {
     bool await_ready() noexcept { return false; }
     template <class P>
