@@ -78,32 +78,14 @@ struct ValueSlot<void> {
   void take() {}
 };
 
-template <class T>
-class AsyncResultWait {
+// co_await on something with a result (an AsyncResult, a greenlet, another task's Future):
+// waits, then its value (a copy: other handles keep theirs; moved when T cannot be copied) or
+// its exception.
+template <class Handle, class T>
+class ResultWait {
  public:
-  explicit AsyncResultWait(const AsyncResult<T>& result)
-      : result_(result), wait_(result.linkable()) {}
-  bool await_ready() const { return wait_.await_ready(); }
-  template <TaskPromise P>
-  bool await_suspend(std::coroutine_handle<P> at) {
-    return wait_.await_suspend(at);
-  }
-  decltype(auto) await_resume() {
-    wait_.await_resume();
-    return result_.get_nowait();
-  }
-
- private:
-  AsyncResult<T> result_;
-  ObjectWait wait_;
-};
-
-// co_await on a greenlet: its value, or the exception it died with.
-template <class T>
-class JoinWait {
- public:
-  explicit JoinWait(Greenlet<T> greenlet, ObjectWait::OnCancel on_cancel)
-      : greenlet_(std::move(greenlet)), wait_(greenlet_.linkable(), on_cancel) {}
+  ResultWait(Handle handle, ObjectWait::OnCancel on_cancel = ObjectWait::OnCancel::stop_waiting)
+      : handle_(std::move(handle)), wait_(handle_.linkable(), on_cancel) {}
   bool await_ready() const { return wait_.await_ready(); }
   template <TaskPromise P>
   bool await_suspend(std::coroutine_handle<P> at) {
@@ -111,13 +93,25 @@ class JoinWait {
   }
   T await_resume() {
     wait_.await_resume();
-    return std::move(greenlet_).get();
+    if constexpr (std::is_void_v<T>)
+      handle_.get();
+    else if constexpr (std::is_copy_constructible_v<T>)
+      return handle_.get();
+    else
+      return std::move(handle_).get();
   }
 
  private:
-  Greenlet<T> greenlet_;
+  Handle handle_;
   ObjectWait wait_;
 };
+
+template <class T>
+using AsyncResultWait = ResultWait<AsyncResult<T>, T>;
+template <class T>
+using JoinWait = ResultWait<Greenlet<T>, T>;
+template <class T>
+using FutureWait = ResultWait<Future<T>, T>;
 
 struct EventWait {
   explicit EventWait(Event& event) : wait(event.linkable()) {}
@@ -151,22 +145,6 @@ struct ChildWait {
     if (child.promise().error) std::rethrow_exception(child.promise().error);
     child.promise().unit->throw_pending();  // due while the chain went through the run queue
     return child.promise().take();
-  }
-};
-
-// co_await on a Future: waits for the task, then its value (or its exception).
-template <class T>
-struct FutureWait {
-  Future<T> future;
-  ObjectWait wait;
-  bool await_ready() const { return wait.await_ready(); }
-  template <TaskPromise P>
-  bool await_suspend(std::coroutine_handle<P> at) {
-    return wait.await_suspend(at);
-  }
-  T await_resume() {
-    wait.await_resume();
-    return std::move(future).get();
   }
 };
 
@@ -279,9 +257,7 @@ class Future {
   }
 
   // In a task: waits for it, then its value (or its exception).
-  detail::FutureWait<T> operator co_await() const {
-    return detail::FutureWait<T>{*this, gevent::detail::ObjectWait(core())};
-  }
+  detail::FutureWait<T> operator co_await() const { return detail::FutureWait<T>(*this); }
 
   gevent::detail::Linkable& linkable() const { return core(); }
 

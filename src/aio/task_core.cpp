@@ -206,18 +206,6 @@ void TaskCore::join_owned() {
   }
 }
 
-namespace {
-bool is_loop_exit(const std::exception_ptr& exception) {
-  try {
-    std::rethrow_exception(exception);
-  } catch (const LoopExit&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-}  // namespace
-
 // After a cancellation: the task's frames may refer to the waiter's stack, so they are waited
 // out, and what else is thrown at the waiter meanwhile is deferred to its next switch point.
 // When nothing can ever wake the task (LoopExit), its frames are destroyed here instead.
@@ -231,7 +219,7 @@ void TaskCore::wait_for_frames() {
     if (waiter.wait_nothrow() != WaitResult::interrupted) continue;
     bool stuck = false;
     while (std::exception_ptr more = self.take_pending()) {
-      stuck = stuck || is_loop_exit(more);
+      stuck = stuck || holds<LoopExit>(more);
       deferred.push_back(std::move(more));
     }
     if (stuck) {
@@ -240,7 +228,7 @@ void TaskCore::wait_for_frames() {
     }
   }
   for (auto& more : deferred)
-    if (!is_loop_exit(more)) self.throw_into(std::move(more));
+    if (!holds<LoopExit>(more)) self.throw_into(std::move(more));
 }
 
 void TaskCore::rethrow_failure() const {

@@ -16,13 +16,7 @@
 namespace gevent::detail {
 
 bool is_greenlet_exit(const std::exception_ptr& exception) {
-  try {
-    std::rethrow_exception(exception);
-  } catch (const GreenletExit&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return holds<GreenletExit>(exception);
 }
 
 namespace {

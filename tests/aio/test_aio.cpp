@@ -110,6 +110,20 @@ TEST_F(AioTest, ATaskAwaitsAGreenletsValueOrItsException) {
   EXPECT_EQ(aio::wait(task()), 107);
 }
 
+TEST_F(AioTest, AwaitingAResultLeavesTheValueToItsOtherHandles) {
+  auto greenlet = gevent::spawn([] { return std::string("from a greenlet"); });
+  gevent::AsyncResult<std::string> result;
+  result.set("from a result");
+  auto task = [&]() -> aio::Task<std::string> {
+    std::string a = co_await greenlet;
+    std::string b = co_await result;
+    co_return a + ", " + b;
+  };
+  EXPECT_EQ(aio::wait(task()), "from a greenlet, from a result");
+  EXPECT_EQ(greenlet.get(), "from a greenlet");
+  EXPECT_EQ(result.get(), "from a result");
+}
+
 TEST_F(AioTest, TasksAwaitTasksInlineAndExceptionsCross) {
   auto leaf = [](int n) -> aio::Task<int> {
     if (n < 0) throw std::out_of_range("negative");

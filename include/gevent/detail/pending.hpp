@@ -9,6 +9,18 @@
 
 namespace gevent::detail {
 
+// Whether `exception` holds an E (or a class derived from it).
+template <class E>
+bool holds(const std::exception_ptr& exception) {
+  try {
+    std::rethrow_exception(exception);
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool is_greenlet_exit(const std::exception_ptr& exception);
 
 // `first` is thrown at the next switch point, `more()` (a std::vector<std::exception_ptr>&,
