@@ -46,12 +46,13 @@ test-asan: asan
 test-tsan: tsan
 	ctest --preset tsan -j2
 
-# tools/gdb/gevent.py on a live process and on a core file, in the debug preset (only the
-# library and the program it debugs are built there).
+# The debug preset (-O0; only these targets are built there): tools/gdb/gevent.py on a live
+# process and on a core file, and aio's tasks (a million ready awaits in a chain must not
+# overflow a stack where symmetric transfer is no tail call).
 test-gdb: deps
 	cmake --preset debug > /dev/null
-	cmake --build --preset debug --target gdb_target
-	ctest --preset debug -R '^monitor\.gdb$$'
+	cmake --build --preset debug --target gdb_target test_aio
+	ctest --preset debug -R '^(monitor\.gdb|aio\.test_aio\..*)$$'
 
 # Brief libFuzzer runs (clang, ASan+UBSan) over the committed corpora: the HTTP parser alone,
 # then whole WSGIServer connections.
